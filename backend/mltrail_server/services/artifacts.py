@@ -84,14 +84,9 @@ async def get_run_artifact_root(session: AsyncSession, *, run_id: str, for_write
     """The run's artifact URI; ``NotFound`` for unknown runs, and for deleted ones when writing."""
     from mltrail_server.services import tracking
 
-    try:
-        run = await tracking.get_run(session, run_id=run_id)
-    except NotFound:
-        raise NotFound(f"run {run_id!r} not found") from None
-    if run is None:
-        raise NotFound(f"run {run_id!r} not found")
-    if for_write and getattr(run, "deleted_at", None) is not None:
-        raise NotFound(f"run {run_id!r} is deleted; restore it before uploading artifacts")
+    run = await tracking.get_run(session, run_id=run_id)  # NotFound for unknown runs
+    if for_write and run.deleted_at is not None:
+        raise NotFound(f"runId: run {run_id!r} is deleted; restore it before uploading artifacts")
     return run.artifact_uri
 
 
