@@ -24,8 +24,10 @@ import re
 from email.utils import formatdate
 
 from mltrail_server.artifacts.base import ArtifactEntry, ArtifactStore
+from mltrail_server.config import Settings
 from mltrail_server.errors import InvalidArgument, MltrailError, ResourceExhausted
 from mltrail_server.services import artifacts as artifact_service
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -82,8 +84,19 @@ class _Unsatisfiable(Exception):
     pass
 
 
+def _state(request: Request) -> tuple[Settings, ArtifactStore, async_sessionmaker[AsyncSession]]:
+    """Settings, artifact store and read sessionmaker that the app's lifespan opened."""
+    state = request.app.state
+    resources = getattr(state, "resources", None)
+    if resources is not None:
+        return resources.settings, resources.artifact_store, resources.db.sessionmaker
+    return state.settings, state.artifact_store, state.sessionmaker
+
+
 async def _run_root(request: Request, run_id: str, *, for_write: bool) -> str:
-    async with request.app.state.sessionmaker() as session:
+    # A short session: never hold a database connection for the length of a transfer.
+    _settings, _store, sessionmaker = _state(request)
+    async with sessionmaker() as session:
         return await artifact_service.get_run_artifact_root(session, run_id=run_id, for_write=for_write)
 
 
@@ -112,8 +125,8 @@ async def get_artifact(request: Request) -> Response:
     try:
         path = artifact_service.normalize_artifact_path(request.path_params["path"], allow_root=False)
         run_root = await _run_root(request, run_id, for_write=False)
-        store: ArtifactStore = request.app.state.artifact_store
-        if request.app.state.settings.artifact_mode == "direct":
+        settings, store, _ = _state(request)
+        if settings.artifact_mode == "direct":
             url = await store.presigned_get(run_root, path, expires_in=PRESIGNED_URL_TTL_SECONDS)
             return RedirectResponse(url, status_code=307)
         entry = await artifact_service.stat_artifact(store, artifact_uri=run_root, path=path)
@@ -154,7 +167,7 @@ async def get_artifact(request: Request) -> Response:
 
 async def put_artifact(request: Request) -> Response:
     run_id = request.path_params["run_id"]
-    settings = request.app.state.settings
+    settings, store, _ = _state(request)
     max_bytes: int = settings.max_upload_bytes
     try:
         path = artifact_service.normalize_artifact_path(request.path_params["path"], allow_root=False)
@@ -163,7 +176,6 @@ async def put_artifact(request: Request) -> Response:
             # Refused before a byte of the body is read.
             raise ResourceExhausted(f"upload of {declared} bytes exceeds the limit of {max_bytes} bytes")
         run_root = await _run_root(request, run_id, for_write=True)
-        store: ArtifactStore = request.app.state.artifact_store
         if settings.artifact_mode == "direct":
             upload_length = request.headers.get("x-mltrail-upload-length", "")
             if upload_length.isdigit() and int(upload_length) > max_bytes:

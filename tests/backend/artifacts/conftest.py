@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from mltrail_server.artifacts.base import ArtifactStore
 
 S3_CREDENTIALS = {

@@ -7,7 +7,6 @@ import random
 from collections.abc import AsyncIterator
 
 import pytest
-
 from mltrail_server.artifacts.base import ArtifactStore
 from mltrail_server.errors import NotFound, ResourceExhausted
 
@@ -63,7 +62,8 @@ async def test_ranges(store_case) -> None:
     data = make_bytes(3 * MiB)
     await store.put_stream(root, "r.bin", chunked(data), max_bytes=10 * MiB)
     assert await read_all(store, root, "r.bin", start=10, stop=20) == data[10:20]
-    assert await read_all(store, root, "r.bin", start=MiB - 1, stop=2 * MiB + 1) == data[MiB - 1 : 2 * MiB + 1]
+    middle = await read_all(store, root, "r.bin", start=MiB - 1, stop=2 * MiB + 1)
+    assert middle == data[MiB - 1 : 2 * MiB + 1]
     assert await read_all(store, root, "r.bin", start=len(data) - 5) == data[-5:]
     assert await read_all(store, root, "r.bin", start=7, stop=7) == b""
 
@@ -101,9 +101,8 @@ async def test_size_limit_leaves_nothing(store_case) -> None:
         await store.put_stream(root, "huge.bin", chunked(make_bytes(12 * MiB)), max_bytes=11 * MiB)
     assert await store.list(root, "") == []
     if store_case.local_dir is not None:
-        leftovers = [p for p in store_case.local_dir.parent.rglob("*")] if store_case.local_dir.exists() else []
-        assert leftovers == [] or all(p.is_dir() for p in leftovers)
-        assert not (store_case.local_dir / "deep").exists()
+        # Not even the run's directories: the failed uploads created them, and removed them.
+        assert not store_case.local_dir.parent.exists()
 
 
 async def test_failed_stream_leaves_nothing(store_case) -> None:
