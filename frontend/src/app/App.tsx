@@ -1,0 +1,56 @@
+/**
+ * The app shell: the GraphQL client, the router and the page frame. Each route is one feature;
+ * the run page (with uPlot) is loaded on demand so the runs table paints sooner.
+ */
+import { lazy, Suspense, useMemo } from 'react';
+import { BrowserRouter, Link, Navigate, NavLink, Route, Routes } from 'react-router';
+import { Provider } from 'urql';
+import { createMltrailClient } from '../graphql/client';
+import { Loading } from '../components/ui/QueryStates';
+import { ErrorBoundary } from './ErrorBoundary';
+import { ExperimentsPage } from '../features/experiments/ExperimentsPage';
+import { RunsPage } from '../features/runs/RunsPage';
+
+const RunPage = lazy(() => import('../features/run/RunPage'));
+
+export function App() {
+  const client = useMemo(() => createMltrailClient(), []);
+  return (
+    <Provider value={client}>
+      <BrowserRouter>
+        <header className="app-header">
+          <Link to="/" className="brand">
+            mltrail
+          </Link>
+          <nav>
+            <NavLink to="/experiments">Experiments</NavLink>
+          </nav>
+        </header>
+        <main className="app-main">
+          <ErrorBoundary>
+            <Suspense fallback={<Loading />}>
+              <Routes>
+                <Route path="/" element={<Navigate to="/experiments" replace />} />
+                <Route path="/experiments" element={<ExperimentsPage />} />
+                <Route path="/runs" element={<RunsPage />} />
+                <Route path="/runs/:runId" element={<RunPage />} />
+                <Route path="*" element={<NotFound />} />
+              </Routes>
+            </Suspense>
+          </ErrorBoundary>
+        </main>
+      </BrowserRouter>
+    </Provider>
+  );
+}
+
+function NotFound() {
+  return (
+    <div className="state state-empty">
+      <h2>Page not found</h2>
+      <p>
+        <Link to="/experiments">Go to the experiments</Link>
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,120 @@
+/**
+ * Browses a run's artifact tree one directory at a time (`Run.artifacts(path)`), with the
+ * directory and the previewed file in the URL. Bytes come over plain HTTP
+ * (`/api/artifacts/{runId}/{path}`), never through GraphQL.
+ */
+import { useQuery } from 'urql';
+import { graphql } from '../../graphql/generated';
+import { Empty, ErrorMessage, Loading } from '../../components/ui/QueryStates';
+import { formatBytes, formatTimestamp } from '../../lib/format';
+import { paths } from '../../lib/paths';
+import { ArtifactPreview } from './ArtifactPreview';
+
+const RunArtifactsQuery = graphql(`
+  query RunArtifacts($id: ID!, $path: String) {
+    run(id: $id) {
+      id
+      artifacts(path: $path) {
+        path
+        isDir
+        size
+        modifiedAt
+        contentType
+      }
+    }
+  }
+`);
+
+export interface ArtifactsBrowserProps {
+  runId: string;
+  dir: string;
+  file: string | null;
+  onNavigate: (dir: string, file: string | null) => void;
+}
+
+function baseName(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  return trimmed.slice(trimmed.lastIndexOf('/') + 1);
+}
+
+export function ArtifactsBrowser({ runId, dir, file, onNavigate }: ArtifactsBrowserProps) {
+  const [{ data, fetching, error }, reexecute] = useQuery({
+    query: RunArtifactsQuery,
+    variables: { id: runId, path: dir || null },
+  });
+  const entries = [...(data?.run?.artifacts ?? [])].sort(
+    (a, b) => Number(b.isDir) - Number(a.isDir) || a.path.localeCompare(b.path),
+  );
+  const selected = file ? entries.find((e) => e.path === file) : undefined;
+  const crumbs = dir ? dir.split('/').filter(Boolean) : [];
+
+  return (
+    <div className="artifacts-view">
+      <div className="panel artifact-list">
+        <nav className="breadcrumbs artifact-crumbs" aria-label="Artifact path">
+          <button type="button" className="link-button" onClick={() => onNavigate('', null)}>
+            artifacts
+          </button>
+          {crumbs.map((c, i) => (
+            <span key={i}>
+              {' / '}
+              <button type="button" className="link-button" onClick={() => onNavigate(crumbs.slice(0, i + 1).join('/'), null)}>
+                {c}
+              </button>
+            </span>
+          ))}
+        </nav>
+        {error ? (
+          <ErrorMessage error={error} title="Could not list artifacts" onRetry={() => reexecute({ requestPolicy: 'network-only' })} />
+        ) : fetching && !data ? (
+          <Loading label="Listing artifacts…" />
+        ) : entries.length === 0 ? (
+          <Empty>{dir ? 'This directory is empty.' : 'This run has no artifacts.'}</Empty>
+        ) : (
+          <table className="data-table compact" data-testid="artifact-entries">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th className="num">Size</th>
+                <th>Modified</th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map((e) => (
+                <tr key={e.path} className={e.path === file ? 'selected' : undefined}>
+                  <td>
+                    <button
+                      type="button"
+                      className="link-button artifact-entry"
+                      data-path={e.path}
+                      onClick={() => (e.isDir ? onNavigate(e.path, null) : onNavigate(dir, e.path))}
+                    >
+                      {e.isDir ? '📁 ' : '📄 '}
+                      {baseName(e.path)}
+                      {e.isDir ? '/' : ''}
+                    </button>
+                  </td>
+                  <td className="num">{e.isDir ? '' : formatBytes(e.size)}</td>
+                  <td>{formatTimestamp(e.modifiedAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </div>
+      <div className="panel artifact-detail">
+        {file ? (
+          <ArtifactPreview
+            key={file}
+            runId={runId}
+            path={file}
+            size={selected?.size ?? null}
+            contentType={selected?.contentType ?? null}
+          />
+        ) : (
+          <p className="muted">Select a file to preview it. Everything can be downloaded, e.g. {paths.artifact(runId, 'path/to/file')}.</p>
+        )}
+      </div>
+    </div>
+  );
+}

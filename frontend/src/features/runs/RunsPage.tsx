@@ -1,0 +1,203 @@
+/**
+ * The runs table for one or several experiments. All view state comes from and goes to the
+ * URL (see viewState.ts); data comes page by page from `runs(...)` with the server doing the
+ * filtering and sorting.
+ */
+import { useCallback, useMemo, useRef, useState } from 'react';
+import { Link, useSearchParams } from 'react-router';
+import { ErrorMessage, Empty, Loading } from '../../components/ui/QueryStates';
+import { apiErrors, apiErrorMessage } from '../../graphql/errors';
+import { paths } from '../../lib/paths';
+import { ColumnChooser } from './ColumnChooser';
+import { defaultColumns, orderByExpression, parseColumnId, type ColumnSpec } from './columns';
+import { runsToCsv } from './csvExport';
+import { FilterBox } from './FilterBox';
+import { locateFilterError } from './filterError';
+import { arrangeRunTree } from './runRows';
+import { RunsTable } from './RunsTable';
+import { useExperimentKeys } from './useExperimentKeys';
+import { useRunsPages } from './useRunsPages';
+import { nextSort, PAGE_SIZE, parseRunsView, updateRunsView, writeRunsView, type RunsViewState } from './viewState';
+
+export function RunsPage() {
+  const [params, setParams] = useSearchParams();
+  const view = useMemo(() => parseRunsView(params), [params]);
+  const viewRef = useRef(view);
+  viewRef.current = view;
+
+  const setView = useCallback(
+    (patch: Partial<RunsViewState>, replace = false) => {
+      setParams(writeRunsView(updateRunsView(viewRef.current, patch)), { replace });
+    },
+    [setParams],
+  );
+
+  const keys = useExperimentKeys(view.experimentIds);
+  const multiExperiment = view.experimentIds.length !== 1;
+  const columnIds = view.columns ?? defaultColumns(keys, multiExperiment);
+  const columns = useMemo(
+    () => columnIds.map(parseColumnId).filter((c): c is ColumnSpec => c !== null),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [columnIds.join('\u0000')],
+  );
+
+  const orderBy = view.sort ? [orderByExpression(view.sort.column, view.sort.desc)] : [];
+  const pages = useRunsPages({ experimentIds: view.experimentIds, filter: view.filter, orderBy }, PAGE_SIZE, view.page);
+
+  const expanded = useMemo(() => new Set(view.expanded), [view.expanded]);
+  const selected = useMemo(() => new Set(view.selected), [view.selected]);
+  const rows = useMemo(() => arrangeRunTree(pages.runs, expanded), [pages.runs, expanded]);
+
+  const experimentNames = useMemo(() => new Map(keys.experiments.map((e) => [e.id, e.name])), [keys.experiments]);
+  const experimentName = useCallback((id: string) => experimentNames.get(id) ?? id, [experimentNames]);
+
+  // A rejected filter is reported at the filter box; anything else replaces the table.
+  const errorMessage = pages.error ? apiErrorMessage(pages.error) : null;
+  const filterError =
+    pages.error && view.filter && (locateFilterError(errorMessage ?? '') || apiErrors(pages.error).some((e) => e.code === 'INVALID_ARGUMENT'))
+      ? errorMessage
+      : null;
+
+  const onToggleSelected = useCallback(
+    (ids: string[], select: boolean) => {
+      const current = new Set(viewRef.current.selected);
+      for (const id of ids) {
+        if (select) current.add(id);
+        else current.delete(id);
+      }
+      setView({ selected: Array.from(current) }, true);
+    },
+    [setView],
+  );
+  const onToggleExpanded = useCallback(
+    (id: string) => {
+      const open = viewRef.current.expanded;
+      setView({ expanded: open.includes(id) ? open.filter((x) => x !== id) : [...open, id] }, true);
+    },
+    [setView],
+  );
+  const onTopRowChange = useCallback(
+    (index: number) => {
+      const page = Math.floor(index / PAGE_SIZE) + 1;
+      if (page !== viewRef.current.page) setView({ page }, true);
+    },
+    [setView],
+  );
+  const { loadMore } = pages;
+  const onNearEnd = useCallback(() => loadMore(), [loadMore]);
+
+  const [exporting, setExporting] = useState<string | null>(null);
+  const exportCsv = async () => {
+    try {
+      setExporting('Preparing CSV…');
+      const all = await pages.loadAll((n) => setExporting(`Loading runs for CSV: ${n}`));
+      const chosen = selected.size > 0 ? all.filter((r) => selected.has(r.id)) : all;
+      const blob = new Blob([runsToCsv(chosen, columns, experimentName)], { type: 'text/csv;charset=utf-8' });
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `mltrail-runs-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.csv`;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      setExporting(null);
+    } catch (e) {
+      setExporting(`CSV export failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+
+  const title =
+    keys.experiments.length === 1
+      ? keys.experiments[0]?.name
+      : keys.experiments.length > 1
+        ? `${keys.experiments.length} experiments`
+        : view.experimentIds.length === 0
+          ? 'All experiments'
+          : 'Runs';
+
+  return (
+    <section className="page runs-page">
+      <div className="page-header">
+        <div>
+          <nav className="breadcrumbs">
+            <Link to={paths.experiments()}>Experiments</Link> /
+          </nav>
+          <h1>{keys.fetching && keys.experiments.length === 0 ? 'Runs' : title}</h1>
+          {keys.experiments.length > 1 ? (
+            <p className="muted">{keys.experiments.map((e) => e.name).join(', ')}</p>
+          ) : null}
+        </div>
+      </div>
+      {keys.error ? <ErrorMessage error={keys.error} title="Could not load the experiment" /> : null}
+      <div className="toolbar runs-toolbar">
+        <FilterBox value={view.filter} errorMessage={filterError} onApply={(filter) => setView({ filter })} />
+        <ColumnChooser
+          selected={columnIds}
+          paramKeys={keys.paramKeys}
+          metricKeys={keys.metricKeys}
+          tagKeys={keys.tagKeys}
+          onChange={(cols) => setView({ columns: cols })}
+          onReset={() => setView({ columns: null })}
+        />
+        <button type="button" onClick={() => void exportCsv()} disabled={pages.runs.length === 0 || exporting === 'Preparing CSV…'}>
+          Export CSV{selected.size > 0 ? ` (${selected.size} selected)` : ''}
+        </button>
+      </div>
+      <div className="status-line" aria-live="polite">
+        <span data-testid="runs-count">
+          {pages.totalCount === null ? '' : `${pages.totalCount.toLocaleString()} run${pages.totalCount === 1 ? '' : 's'}`}
+          {pages.totalCount !== null && pages.runs.length < pages.totalCount ? ` · ${pages.runs.length.toLocaleString()} loaded` : ''}
+        </span>
+        {view.sort ? (
+          <span className="muted"> · sorted by {orderBy[0]}</span>
+        ) : null}
+        {selected.size > 0 ? (
+          <span className="selection">
+            {' '}
+            · {selected.size} selected for comparison{' '}
+            <button type="button" className="link-button" onClick={() => setView({ selected: [] }, true)}>
+              clear
+            </button>
+          </span>
+        ) : null}
+        {exporting ? <span className="muted"> · {exporting}</span> : null}
+      </div>
+      {pages.error && !filterError ? (
+        <ErrorMessage error={pages.error} title="Could not load runs" onRetry={pages.retry} />
+      ) : pages.runs.length === 0 && (pages.fetching || keys.fetching) && !filterError ? (
+        <Loading label="Loading runs…" />
+      ) : pages.runs.length === 0 && !filterError ? (
+        <Empty>
+          {view.filter ? <p>No run matches this filter.</p> : <p>This experiment has no runs yet.</p>}
+        </Empty>
+      ) : filterError ? null : (
+        <RunsTable
+          rows={rows}
+          columns={columns}
+          sort={view.sort}
+          onSort={(column) => setView({ sort: nextSort(view.sort, column) })}
+          selected={selected}
+          onToggleSelected={onToggleSelected}
+          expanded={expanded}
+          onToggleExpanded={onToggleExpanded}
+          experimentName={experimentName}
+          onNearEnd={onNearEnd}
+          initialRow={(view.page - 1) * PAGE_SIZE}
+          onTopRowChange={onTopRowChange}
+          footer={
+            pages.fetching ? (
+              <span className="muted">Loading more runs…</span>
+            ) : pages.hasNextPage ? (
+              <button type="button" className="link-button" onClick={pages.loadMore}>
+                Load more
+              </button>
+            ) : (
+              <span className="muted">All {pages.runs.length.toLocaleString()} runs loaded</span>
+            )
+          }
+        />
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,246 @@
+/**
+ * The virtualized runs table: TanStack Table for the column model, TanStack Virtual so only
+ * the rows in view are in the DOM (10,000 runs scroll like 50). Sorting is the server's
+ * (`orderBy`); this component only reports header clicks. Nested runs are indented under
+ * their parent with a toggle.
+ */
+import { useEffect, useMemo, useRef } from 'react';
+import { Link } from 'react-router';
+import {
+  createColumnHelper,
+  flexRender,
+  getCoreRowModel,
+  useReactTable,
+  type ColumnDef,
+} from '@tanstack/react-table';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { StatusBadge } from '../../components/ui/StatusBadge';
+import { paths } from '../../lib/paths';
+import { columnGroup, columnId, columnLabel, type ColumnSpec } from './columns';
+import { cellText, type TreeRow } from './runRows';
+import type { RunsViewState } from './viewState';
+
+const ROW_HEIGHT = 32;
+
+export interface RunsTableProps {
+  rows: TreeRow[];
+  columns: ColumnSpec[];
+  sort: RunsViewState['sort'];
+  onSort: (column: ColumnSpec) => void;
+  selected: ReadonlySet<string>;
+  onToggleSelected: (ids: string[], select: boolean) => void;
+  expanded: ReadonlySet<string>;
+  onToggleExpanded: (id: string) => void;
+  experimentName: (id: string) => string;
+  /** Called when the viewport nears the last loaded row. */
+  onNearEnd: () => void;
+  /** Row to scroll to once it is loaded (from the URL's page). */
+  initialRow: number;
+  onTopRowChange: (index: number) => void;
+  footer: React.ReactNode;
+}
+
+const helper = createColumnHelper<TreeRow>();
+
+function isNumeric(spec: ColumnSpec): boolean {
+  return spec.kind.startsWith('metrics') || (spec.kind === 'attributes' && spec.key === 'duration');
+}
+
+function widthOf(spec: ColumnSpec): number {
+  if (spec.kind === 'attributes') {
+    switch (spec.key) {
+      case 'name':
+        return 260;
+      case 'status':
+        return 110;
+      case 'start_time':
+      case 'end_time':
+        return 170;
+      case 'id':
+        return 280;
+      default:
+        return 130;
+    }
+  }
+  return 130;
+}
+
+export function RunsTable(props: RunsTableProps) {
+  const { rows, columns, sort, onSort, selected, onToggleSelected, expanded, onToggleExpanded, experimentName } = props;
+  const scroller = useRef<HTMLDivElement>(null);
+
+  const columnDefs = useMemo<Array<ColumnDef<TreeRow, unknown>>>(() => {
+    const select = helper.display({
+      id: '__select',
+      size: 36,
+      header: () => null,
+      cell: ({ row }) => (
+        <input
+          type="checkbox"
+          aria-label={`Select run ${row.original.run.name ?? row.original.run.id}`}
+          checked={selected.has(row.original.run.id)}
+          onChange={(e) => onToggleSelected([row.original.run.id], e.target.checked)}
+        />
+      ),
+    });
+    const data = columns.map((spec) =>
+      helper.display({
+        id: columnId(spec),
+        size: widthOf(spec),
+        header: () => columnLabel(spec),
+        meta: { spec },
+        cell: ({ row }) => {
+          const { run, depth, childCount } = row.original;
+          if (spec.kind === 'attributes' && spec.key === 'name') {
+            return (
+              <span className="run-name-cell" style={{ paddingLeft: depth * 18 }}>
+                {childCount > 0 ? (
+                  <button
+                    type="button"
+                    className="tree-toggle"
+                    aria-expanded={expanded.has(run.id)}
+                    aria-label={`${expanded.has(run.id) ? 'Collapse' : 'Expand'} ${childCount} child runs`}
+                    onClick={() => onToggleExpanded(run.id)}
+                  >
+                    {expanded.has(run.id) ? '▾' : '▸'} <span className="child-count">{childCount}</span>
+                  </button>
+                ) : depth > 0 ? (
+                  <span className="tree-leaf" aria-hidden="true">
+                    └
+                  </span>
+                ) : null}
+                <Link to={paths.run(run.id)} className="run-link" title={run.id}>
+                  {run.name || run.id.slice(0, 8)}
+                </Link>
+              </span>
+            );
+          }
+          if (spec.kind === 'attributes' && spec.key === 'status') return <StatusBadge status={run.status} />;
+          return cellText(run, spec, experimentName);
+        },
+      }),
+    );
+    return [select, ...data];
+  }, [columns, selected, expanded, onToggleSelected, onToggleExpanded, experimentName]);
+
+  const table = useReactTable({
+    data: rows,
+    columns: columnDefs,
+    getCoreRowModel: getCoreRowModel(),
+    manualSorting: true,
+    getRowId: (r) => r.run.id,
+  });
+  const tableRows = table.getRowModel().rows;
+
+  const virtualizer = useVirtualizer({
+    count: tableRows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+  });
+  const items = virtualizer.getVirtualItems();
+  const lastIndex = items.length > 0 ? (items[items.length - 1]?.index ?? 0) : 0;
+  const firstIndex = items[0]?.index ?? 0;
+
+  const { onNearEnd, onTopRowChange, initialRow } = props;
+  useEffect(() => {
+    if (tableRows.length > 0 && lastIndex >= tableRows.length - 40) onNearEnd();
+  }, [lastIndex, tableRows.length, onNearEnd]);
+
+  const restored = useRef(false);
+  useEffect(() => {
+    if (restored.current || initialRow <= 0) return;
+    if (tableRows.length > initialRow) {
+      restored.current = true;
+      virtualizer.scrollToIndex(initialRow, { align: 'start' });
+    }
+  }, [tableRows.length, initialRow, virtualizer]);
+
+  useEffect(() => {
+    if (restored.current || initialRow <= 0) onTopRowChange(firstIndex);
+  }, [firstIndex, initialRow, onTopRowChange]);
+
+  const allSelected = rows.length > 0 && rows.every((r) => selected.has(r.run.id));
+  const totalWidth = table.getTotalSize();
+
+  return (
+    <div className="runs-table" role="table" aria-rowcount={rows.length} data-testid="runs-table">
+      <div className="table-scroll" ref={scroller}>
+        <div style={{ width: totalWidth, minWidth: '100%' }}>
+          <div className="thead" role="rowgroup">
+            {table.getHeaderGroups().map((hg) => (
+              <div className="tr" role="row" key={hg.id}>
+                {hg.headers.map((header) => {
+                  const spec = (header.column.columnDef.meta as { spec?: ColumnSpec } | undefined)?.spec;
+                  if (!spec) {
+                    return (
+                      <div className="th col-check" role="columnheader" key={header.id} style={{ width: header.getSize() }}>
+                        <input
+                          type="checkbox"
+                          aria-label="Select all loaded runs"
+                          checked={allSelected}
+                          onChange={(e) => onToggleSelected(rows.map((r) => r.run.id), e.target.checked)}
+                        />
+                      </div>
+                    );
+                  }
+                  const active = sort && sort.column.kind === spec.kind && sort.column.key === spec.key;
+                  const group = columnGroup(spec);
+                  return (
+                    <div
+                      key={header.id}
+                      role="columnheader"
+                      aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'}
+                      className={`th${isNumeric(spec) ? ' num' : ''}${active ? ' sorted' : ''}`}
+                      style={{ width: header.getSize() }}
+                      data-column={header.id}
+                    >
+                      <button type="button" className="sort-button" onClick={() => onSort(spec)} title={`Sort by ${header.id}`}>
+                        {group ? <span className="col-group">{group}</span> : null}
+                        <span className="col-label">{flexRender(header.column.columnDef.header, header.getContext())}</span>
+                        {active ? <span className="sort-indicator">{sort.desc ? '▼' : '▲'}</span> : null}
+                      </button>
+                    </div>
+                  );
+                })}
+              </div>
+            ))}
+          </div>
+          <div className="tbody" role="rowgroup" style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+            {items.map((item) => {
+              const row = tableRows[item.index];
+              if (!row) return null;
+              const runId = row.original.run.id;
+              return (
+                <div
+                  key={row.id}
+                  role="row"
+                  className={`tr${selected.has(runId) ? ' selected' : ''}${row.original.depth > 0 ? ' child' : ''}`}
+                  data-run-id={runId}
+                  data-index={item.index}
+                  style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}
+                >
+                  {row.getVisibleCells().map((cell) => {
+                    const spec = (cell.column.columnDef.meta as { spec?: ColumnSpec } | undefined)?.spec;
+                    return (
+                      <div
+                        role="cell"
+                        key={cell.id}
+                        className={`td${spec && isNumeric(spec) ? ' num' : ''}${spec ? '' : ' col-check'}`}
+                        style={{ width: cell.column.getSize() }}
+                        data-column={cell.column.id}
+                      >
+                        {flexRender(cell.column.columnDef.cell, cell.getContext())}
+                      </div>
+                    );
+                  })}
+                </div>
+              );
+            })}
+          </div>
+        </div>
+      </div>
+      <div className="table-footer">{props.footer}</div>
+    </div>
+  );
+}

@@ -1,0 +1,181 @@
+/**
+ * Loads the runs matching a view page by page through the cursor connection, accumulating
+ * rows as the table scrolls. A change of experiments, filter or sort starts over; responses to
+ * an outdated request are dropped.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { useClient, type CombinedError } from 'urql';
+import { graphql } from '../../graphql/generated';
+import { toRunRow, type RunRow } from './runRows';
+
+export const RunsTablePageQuery = graphql(`
+  query RunsTablePage($experimentIds: [ID!], $filter: String, $orderBy: [String!], $first: Int, $after: String) {
+    runs(experimentIds: $experimentIds, filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
+      totalCount
+      pageInfo {
+        endCursor
+        hasNextPage
+      }
+      nodes {
+        id
+        name
+        experimentId
+        status
+        startTime
+        endTime
+        duration
+        user
+        parentId
+        params {
+          key
+          value
+        }
+        tags {
+          key
+          value
+        }
+        latestMetrics {
+          key
+          value
+          step
+          min
+          max
+        }
+      }
+    }
+  }
+`);
+
+export interface RunsQueryInput {
+  experimentIds: string[];
+  filter: string;
+  orderBy: string[];
+}
+
+export interface RunsPages {
+  runs: RunRow[];
+  totalCount: number | null;
+  hasNextPage: boolean;
+  fetching: boolean;
+  error: CombinedError | null;
+  loadMore: () => void;
+  /** Loads every remaining page (CSV export of the whole view). */
+  loadAll: (onProgress?: (loaded: number) => void) => Promise<RunRow[]>;
+  retry: () => void;
+}
+
+export function useRunsPages(input: RunsQueryInput, pageSize: number, minPages: number): RunsPages {
+  const client = useClient();
+  const key = JSON.stringify(input);
+  const [state, setState] = useState<{
+    key: string;
+    runs: RunRow[];
+    cursor: string | null;
+    totalCount: number | null;
+    hasNextPage: boolean;
+    fetching: boolean;
+    error: CombinedError | null;
+  }>({ key, runs: [], cursor: null, totalCount: null, hasNextPage: true, fetching: false, error: null });
+  const generation = useRef(0);
+  const inflight = useRef(false);
+  const stateRef = useRef(state);
+  stateRef.current = state;
+  const [retries, setRetries] = useState(0);
+
+  const fetchPage = useCallback(
+    async (after: string | null, gen: number) => {
+      const result = await client
+        .query(
+          RunsTablePageQuery,
+          {
+            experimentIds: input.experimentIds.length > 0 ? input.experimentIds : null,
+            filter: input.filter.trim() || null,
+            orderBy: input.orderBy.length > 0 ? input.orderBy : null,
+            first: pageSize,
+            after,
+          },
+          { requestPolicy: 'network-only' },
+        )
+        .toPromise();
+      if (gen !== generation.current) return null;
+      return result;
+    },
+    // key captures input
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [client, key, pageSize],
+  );
+
+  const loadNext = useCallback(async () => {
+    const s = stateRef.current;
+    if (inflight.current || !s.hasNextPage || s.error) return;
+    inflight.current = true;
+    const gen = generation.current;
+    setState((prev) => ({ ...prev, fetching: true }));
+    const result = await fetchPage(s.cursor, gen);
+    // A stale response belongs to an abandoned generation, which no longer owns `inflight`.
+    if (!result) return;
+    inflight.current = false;
+    if (result.error || !result.data) {
+      setState((prev) => ({ ...prev, fetching: false, error: result.error ?? null }));
+      return;
+    }
+    const page = result.data.runs;
+    setState((prev) => ({
+      ...prev,
+      runs: prev.runs.concat(page.nodes.map(toRunRow)),
+      cursor: page.pageInfo.endCursor ?? null,
+      totalCount: page.totalCount,
+      hasNextPage: page.pageInfo.hasNextPage && page.nodes.length > 0,
+      fetching: false,
+      error: null,
+    }));
+  }, [fetchPage]);
+
+  // Start over when the query changes (or on retry).
+  useEffect(() => {
+    generation.current += 1;
+    inflight.current = false;
+    const fresh = { key, runs: [], cursor: null, totalCount: null, hasNextPage: true, fetching: false, error: null };
+    stateRef.current = fresh;
+    setState(fresh);
+    void loadNext();
+  }, [key, retries, loadNext]);
+
+  // A shared link may point at page N: keep loading until it is there.
+  useEffect(() => {
+    if (!state.fetching && !state.error && state.hasNextPage && state.runs.length > 0 && state.runs.length < minPages * pageSize) {
+      void loadNext();
+    }
+  }, [state, minPages, pageSize, loadNext]);
+
+  const loadAll = useCallback(
+    async (onProgress?: (loaded: number) => void) => {
+      const gen = generation.current;
+      let { runs, cursor, hasNextPage } = stateRef.current;
+      while (hasNextPage) {
+        const result = await fetchPage(cursor, gen);
+        if (!result) throw new Error('The view changed while exporting');
+        if (result.error || !result.data) throw new Error(result.error?.message ?? 'no data');
+        const page = result.data.runs;
+        runs = runs.concat(page.nodes.map(toRunRow));
+        cursor = page.pageInfo.endCursor ?? null;
+        hasNextPage = page.pageInfo.hasNextPage && page.nodes.length > 0;
+        onProgress?.(runs.length);
+      }
+      return runs;
+    },
+    [fetchPage],
+  );
+
+  const isCurrent = state.key === key;
+  return {
+    runs: isCurrent ? state.runs : [],
+    totalCount: isCurrent ? state.totalCount : null,
+    hasNextPage: state.hasNextPage,
+    fetching: state.fetching || !isCurrent,
+    error: state.error,
+    loadMore: () => void loadNext(),
+    loadAll,
+    retry: () => setRetries((n) => n + 1),
+  };
+}

@@ -1,0 +1,13 @@
+/**
+ * Route builders shared by every feature, so features link to each other through URLs rather
+ * than by importing each other.
+ */
+
+export const paths = {
+  experiments: () => '/experiments',
+  runs: (experimentIds: readonly string[]) =>
+    `/runs?${new URLSearchParams({ exp: experimentIds.join(',') }).toString()}`,
+  run: (runId: string) => `/runs/${encodeURIComponent(runId)}`,
+  artifact: (runId: string, path: string) =>
+    `/api/artifacts/${encodeURIComponent(runId)}/${path.split('/').map(encodeURIComponent).join('/')}`,
+};
