@@ -1,0 +1,199 @@
+"""create_app(settings) -> Starlette: routes, the SPA, and the lifespan that owns resources.
+
+The lifespan opens, once per process: the database (migrating it, or checking it is
+current), the batch writer, the artifact store and the telemetry registry. Nothing is
+created at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from mltrail_server.artifacts import open_artifact_store
+from mltrail_server.config import Settings
+from mltrail_server.graphql.context import Context, Resources
+from mltrail_server.graphql.schema import build_schema
+from mltrail_server.http import health, prometheus
+from mltrail_server.store import migrate
+from mltrail_server.store.engine import open_database
+from mltrail_server.store.ingest import open_batch_writer
+
+log = logging.getLogger("mltrail.server")
+
+API_PREFIXES = ("/graphql", "/api/", "/healthz", "/readyz", "/metrics")
+
+
+class MltrailGraphQL(GraphQL):
+    """Strawberry's ASGI app with our context and a faster JSON encoder."""
+
+    async def get_context(self, request: Any, response: Any = None) -> Context:  # type: ignore[override]
+        resources: Resources = request.app.state.resources
+        user = request.headers.get("x-mltrail-user") if hasattr(request, "headers") else None
+        return Context(resources=resources, request=request, response=response, user=user)
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        # orjson is several times faster than json.dumps on columnar metric responses.
+        return orjson.dumps(data)
+
+
+class BodySizeLimit:
+    """Refuse GraphQL request bodies over the limit with 413, before parsing them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, prefix: str = "/graphql") -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {
+                "errors": [
+                    {
+                        "message": f"request body is larger than the limit of {self.max_bytes} bytes "
+                        "(MLTRAIL_MAX_REQUEST_BYTES); split the batch",
+                        "extensions": {"code": "RESOURCE_EXHAUSTED"},
+                    }
+                ]
+            },
+            status_code=413,
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _spa_routes(static_dir: str | None) -> list[BaseRoute]:
+    if not static_dir:
+
+        async def no_spa(request: Request) -> Response:
+            if request.url.path.startswith(API_PREFIXES):
+                return JSONResponse({"error": {"code": "NOT_FOUND", "message": "no such route"}}, 404)
+            return HTMLResponse(
+                "<!doctype html><title>mltrail</title><h1>mltrail</h1><p>The dashboard is not built "
+                "(run <code>make run</code>, or <code>npm run build</code> in frontend/). The API is at "
+                '<a href="/graphql">/graphql</a>.</p>'
+            )
+
+        return [Route("/{path:path}", no_spa, methods=["GET", "HEAD"])]
+
+    root = Path(static_dir).resolve()
+    index = root / "index.html"
+
+    async def spa(request: Request) -> Response:
+        path = request.path_params.get("path", "")
+        if request.url.path.startswith(API_PREFIXES):
+            return JSONResponse({"error": {"code": "NOT_FOUND", "message": "no such route"}}, 404)
+        candidate = (root / path).resolve()
+        if path and candidate.is_file() and candidate.is_relative_to(root):
+            # Hashed asset names never change content: cache them for good.
+            cache = "public, max-age=31536000, immutable" if path.startswith("assets/") else "no-cache"
+            return FileResponse(candidate, headers={"Cache-Control": cache})
+        # Client-side routes fall back to the SPA's entry point.
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    return [Route("/{path:path}", spa, methods=["GET", "HEAD"])]
+
+
+def _artifact_routes() -> list[BaseRoute]:
+    try:
+        from mltrail_server.http import artifacts
+    except ImportError:  # pragma: no cover - until the artifact routes exist
+        return []
+    return list(artifacts.routes)
+
+
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    telemetry = prometheus.Telemetry()
+    graphql_app = MltrailGraphQL(
+        build_schema(settings),
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        multipart_uploads_enabled=False,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            db = open_database(settings.database_url)
+            stack.push_async_callback(db.dispose)
+            if settings.migrate_on_start:
+                await migrate.upgrade(db.write_engine)
+            else:
+                await migrate.check_current(db.read_engine)
+            writer = open_batch_writer(db)
+            stack.push_async_callback(writer.close)
+            store = await stack.enter_async_context(open_artifact_store(settings))
+            resources = Resources(
+                settings=settings, db=db, writer=writer, telemetry=telemetry, artifact_store=store
+            )
+            app.state.resources = resources
+            # Plain names for the HTTP routes that do not go through GraphQL.
+            app.state.settings = settings
+            app.state.sessionmaker = db.sessionmaker
+            app.state.write_sessionmaker = db.write_sessionmaker
+            app.state.artifact_store = store
+            yield
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),
+        *health.routes,
+        *prometheus.routes,
+        *_artifact_routes(),
+        *_spa_routes(settings.static_dir),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(prometheus.RequestMetricsMiddleware, telemetry=telemetry),
+            Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes),
+        ],
+    )
+
+
+def create_app_from_env() -> Starlette:
+    """Factory for uvicorn workers: settings come from the MLTRAIL_* environment."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,116 @@
+"""Settings, read once from ``MLTRAIL_*`` environment variables and CLI flags.
+
+Defaults give a working single-user server: 127.0.0.1:5000, SQLite and local artifacts under
+one data directory. Tests build ``Settings(...)`` directly instead of editing the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "MLTRAIL_"
+
+
+def _default_static_dir() -> str | None:
+    # A wheel ships the SPA inside the package; a source checkout builds it into frontend/dist.
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "static", here.parents[1] / "frontend" / "dist"):
+        if (candidate / "index.html").is_file():
+            return str(candidate)
+    return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server reads from its environment, typed and immutable."""
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = 1
+    data_dir: str = "./mltrail-data"
+    # Empty means "derive from data_dir": sqlite file and artifacts folder inside it.
+    backend_store_uri: str = ""
+    artifact_root: str = ""
+    artifact_mode: str = "proxied"  # proxied | direct (presigned URLs, S3 only)
+    s3_endpoint_url: str | None = None
+    redis_url: str | None = None
+    static_dir: str | None = field(default_factory=_default_static_dir)
+    migrate_on_start: bool = True
+    log_level: str = "info"
+
+    # Limits: each has a clear error when exceeded.
+    max_batch_points: int = 100_000
+    max_batch_params: int = 1_000
+    max_batch_tags: int = 1_000
+    max_key_length: int = 250
+    max_param_value_length: int = 6_000
+    max_tag_value_length: int = 8_000
+    max_name_length: int = 500
+    max_query_depth: int = 12
+    max_query_tokens: int = 20_000
+    max_aliases: int = 30
+    max_page_size: int = 1_000
+    max_history_points: int = 2_000_000
+    max_request_bytes: int = 64 * 1024 * 1024
+    max_upload_bytes: int = 5 * 1024**3
+
+    @property
+    def database_url(self) -> str:
+        if self.backend_store_uri:
+            return self.backend_store_uri
+        return f"sqlite+aiosqlite:///{Path(self.data_dir).resolve() / 'mltrail.db'}"
+
+    @property
+    def resolved_artifact_root(self) -> str:
+        if self.artifact_root:
+            return self.artifact_root
+        return str(Path(self.data_dir).resolve() / "artifacts")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``MLTRAIL_<FIELD>`` variables; explicit overrides (CLI flags) win."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = _coerce(f.type, raw, f.name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """The inverse of ``from_env``: how the CLI hands settings to worker processes."""
+        out: dict[str, str] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            out[ENV_PREFIX + f.name.upper()] = (
+                ("1" if value else "0") if isinstance(value, bool) else str(value)
+            )
+        return out
+
+
+def _coerce(type_name: Any, raw: str, name: str) -> Any:
+    type_name = str(type_name)
+    if type_name.startswith("bool"):
+        if raw.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.lower() in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}: expected a boolean, got {raw!r}")
+    if type_name.startswith("int"):
+        try:
+            return int(raw.replace("_", ""))
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}{name.upper()}: expected an integer, got {raw!r}") from None
+    return raw or None if "None" in type_name else raw

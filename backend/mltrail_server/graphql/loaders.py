@@ -1,0 +1,67 @@
+"""Per-request DataLoaders: whatever a list asks for per item costs one query per page.
+
+Each loader batch is one ``WHERE … IN (:keys)`` through a service function, returned in key
+order, so a page of 100 runs with params, tags and latest metrics is a fixed number of SQL
+statements whatever its size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from mltrail_server.services import tracking
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _loader(
+    session_getter: Callable[[], Awaitable[AsyncSession]],
+    fetch: Callable[..., Awaitable[dict[Any, Any]]],
+    keyword: str,
+    default: Callable[[], Any],
+) -> DataLoader[Any, Any]:
+    async def load(keys: Sequence[Any]) -> list[Any]:
+        found = await fetch(await session_getter(), **{keyword: list(keys)})
+        return [found[key] if key in found else default() for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+@dataclass
+class Loaders:
+    params_by_run: DataLoader[int, list[tuple[str, str]]]
+    tags_by_run: DataLoader[int, list[tuple[str, str]]]
+    latest_metrics_by_run: DataLoader[int, list[tracking.LatestMetricData]]
+    inputs_by_run: DataLoader[int, list[Any]]
+    run_by_id: DataLoader[str, Any]
+    children_by_parent: DataLoader[str, list[Any]]
+    experiment_by_id: DataLoader[int, Any]
+    experiment_tags: DataLoader[int, list[tuple[str, str]]]
+    experiment_stats: DataLoader[int, tracking.ExperimentStats]
+    experiment_keys: DataLoader[int, dict[int, list[str]]]
+
+
+def build_loaders(session_getter: Callable[[], Awaitable[AsyncSession]]) -> Loaders:
+    def none() -> None:
+        return None
+
+    return Loaders(
+        params_by_run=_loader(session_getter, tracking.params_by_run, "run_pks", list),
+        tags_by_run=_loader(session_getter, tracking.tags_by_run, "run_pks", list),
+        latest_metrics_by_run=_loader(session_getter, tracking.latest_metrics_by_run, "run_pks", list),
+        inputs_by_run=_loader(session_getter, tracking.inputs_by_run, "run_pks", list),
+        run_by_id=_loader(session_getter, tracking.runs_by_id, "run_ids", none),
+        children_by_parent=_loader(session_getter, tracking.children_by_parent, "parent_ids", list),
+        experiment_by_id=_loader(session_getter, tracking.experiments_by_id, "ids", none),
+        experiment_tags=_loader(session_getter, tracking.experiment_tags_by_id, "ids", list),
+        experiment_stats=_loader(
+            session_getter, tracking.experiment_stats_by_id, "ids", lambda: tracking.ExperimentStats(0, None)
+        ),
+        experiment_keys=_loader(session_getter, tracking.experiment_keys_by_id, "ids", dict),
+    )

@@ -1,0 +1,134 @@
+"""Custom scalars, including the list-valued ones that carry columnar metric data.
+
+Why list-valued scalars: a plain ``[Float!]!`` of 10,000 elements is coerced element by
+element by graphql-core (plus its nesting checks and the garbage those objects create) and
+costs more than the SQL that stores them. A ``MetricValueList`` is one scalar: its
+``parse_value`` checks the whole list in one tight loop and names the first bad element.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NewType
+
+import strawberry
+
+from mltrail_server.services.validation import INT64_MAX, INT64_MIN
+
+Long = NewType("Long", int)
+MetricValue = NewType("MetricValue", float)
+LongList = NewType("LongList", list)
+MetricValueList = NewType("MetricValueList", list)
+StringList = NewType("StringList", list)
+
+_NON_FINITE_IN = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def parse_long(value: Any) -> int:
+    if type(value) is not int or not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"expected a 64-bit integer, got {_show(value)}")
+    return value
+
+
+def parse_metric_value(value: Any) -> float:
+    t = type(value)
+    if t is float:
+        return value
+    if t is int:
+        return float(value)
+    if t is str and value in _NON_FINITE_IN:
+        return _NON_FINITE_IN[value]
+    raise ValueError(f'expected a number or "NaN", "Infinity", "-Infinity", got {_show(value)}')
+
+
+def serialize_metric_value(value: float | None) -> float | str:
+    # None is how the store returns NaN (see store/models.py).
+    if value is None or value != value:
+        return "NaN"
+    if value == math.inf:
+        return "Infinity"
+    if value == -math.inf:
+        return "-Infinity"
+    return value
+
+
+def _require_list(value: Any, what: str) -> list[Any]:
+    if type(value) is not list:
+        raise ValueError(f"expected a list of {what}, got {_show(value)}")
+    return value
+
+
+def parse_long_list(value: Any) -> list[int]:
+    items = _require_list(value, "64-bit integers")
+    for i, x in enumerate(items):
+        if type(x) is not int or not INT64_MIN <= x <= INT64_MAX:
+            raise ValueError(f"element {i}: expected a 64-bit integer, got {_show(x)}")
+    return items
+
+
+def parse_metric_value_list(value: Any) -> list[float]:
+    items = _require_list(value, "metric values")
+    convert = False
+    for i, x in enumerate(items):
+        t = type(x)
+        if t is float:
+            continue
+        if t is int or (t is str and x in _NON_FINITE_IN):
+            convert = True
+            continue
+        raise ValueError(f'element {i}: expected a number or "NaN", "Infinity", "-Infinity", got {_show(x)}')
+    if convert:
+        return [_NON_FINITE_IN[x] if type(x) is str else float(x) for x in items]
+    return items
+
+
+def parse_string_list(value: Any) -> list[str]:
+    items = _require_list(value, "strings")
+    for i, x in enumerate(items):
+        if type(x) is not str:
+            raise ValueError(f"element {i}: expected a string, got {_show(x)}")
+    return items
+
+
+def serialize_metric_value_list(values: list[float | None]) -> list[float | str]:
+    # x - x == 0 holds exactly for finite floats: one comparison per point on the fast path.
+    return [x if x is not None and x - x == 0 else serialize_metric_value(x) for x in values]
+
+
+SCALAR_MAP = {
+    Long: strawberry.scalar(
+        name="Long",
+        description="A signed 64-bit integer (steps, millisecond timestamps), as a JSON number.",
+        serialize=int,
+        parse_value=parse_long,
+    ),
+    MetricValue: strawberry.scalar(
+        name="MetricValue",
+        description='A float, or one of the strings "NaN", "Infinity", "-Infinity" (kept exactly).',
+        serialize=serialize_metric_value,
+        parse_value=parse_metric_value,
+    ),
+    LongList: strawberry.scalar(
+        name="LongList",
+        description="A JSON array of 64-bit integers, coerced in one pass (columnar data).",
+        serialize=list,
+        parse_value=parse_long_list,
+    ),
+    MetricValueList: strawberry.scalar(
+        name="MetricValueList",
+        description='A JSON array of MetricValue: numbers or "NaN" / "Infinity" / "-Infinity".',
+        serialize=serialize_metric_value_list,
+        parse_value=parse_metric_value_list,
+    ),
+    StringList: strawberry.scalar(
+        name="StringList",
+        description="A JSON array of strings, coerced in one pass (columnar data).",
+        serialize=list,
+        parse_value=parse_string_list,
+    ),
+}

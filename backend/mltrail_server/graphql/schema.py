@@ -1,0 +1,59 @@
+"""build_schema(): the domain roots merged, plus limits, caches and error codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql.error import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from mltrail_server.config import Settings
+from mltrail_server.graphql.experiments.mutations import ExperimentMutation
+from mltrail_server.graphql.experiments.queries import ExperimentQuery
+from mltrail_server.graphql.extensions import ErrorCodes, RequestScope, log_unexpected
+from mltrail_server.graphql.metrics.mutations import MetricMutation
+from mltrail_server.graphql.metrics.queries import MetricQuery
+from mltrail_server.graphql.runs.mutations import RunMutation
+from mltrail_server.graphql.runs.queries import RunQuery
+from mltrail_server.graphql.scalars import SCALAR_MAP
+
+Query = merge_types("Query", (ExperimentQuery, RunQuery, MetricQuery))
+Mutation = merge_types("Mutation", (ExperimentMutation, RunMutation, MetricMutation))
+
+
+class MltrailSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Client mistakes and domain errors are answers, not incidents: log only bugs.
+        log_unexpected(errors)
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    return MltrailSchema(
+        query=Query,
+        mutation=Mutation,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=[
+            RequestScope,
+            ErrorCodes,
+            QueryDepthLimiter(max_depth=settings.max_query_depth),
+            MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+            # Clients send data as variables, so documents repeat: parse and validate once.
+            ParserCache(maxsize=256),
+            ValidationCache(maxsize=256),
+        ],
+    )
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,1 @@
+"""Domain rules: validation, idempotency and events. Never imports Strawberry."""

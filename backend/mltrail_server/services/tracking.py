@@ -1,0 +1,891 @@
+"""Experiments, runs, params, tags, datasets and metric histories: the tracking rules.
+
+Service functions take the session first and keyword-only arguments; the caller owns the
+transaction (services never commit). ``log_batch`` is the exception that proves the rule:
+its write path is the dedicated ``BatchWriter`` (see store/ingest.py), which owns its own
+transaction so the hot path can skip the ORM entirely.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mltrail_server.config import Settings
+from mltrail_server.errors import Conflict, InvalidArgument, NotFound
+from mltrail_server.services import validation as v
+from mltrail_server.store import models as m
+from mltrail_server.store.ingest import BatchOutcome, BatchRequest, BatchWriter, MetricColumns
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """A dialect-specific INSERT, so ``on_conflict_*`` works on SQLite and PostgreSQL alike."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+# --- experiments -------------------------------------------------------------------------
+
+
+async def get_experiment(
+    session: AsyncSession, *, experiment_id: str | None = None, name: str | None = None
+) -> m.Experiment:
+    """Find an experiment by id or by name (deleted ones included)."""
+    if (experiment_id is None) == (name is None):
+        raise InvalidArgument("experiment: give exactly one of id and name")
+    if experiment_id is not None:
+        found = await session.get(m.Experiment, v.parse_experiment_id("id", experiment_id))
+        if found is None:
+            raise NotFound(f"id: no experiment with id {experiment_id!r}")
+        return found
+    found = (
+        await session.execute(select(m.Experiment).where(m.Experiment.name == name))
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"name: no experiment named {name!r}")
+    return found
+
+
+async def create_experiment(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    name: str,
+    description: str | None = None,
+    tags: Sequence[tuple[str, str]] = (),
+) -> m.Experiment:
+    """Create an experiment; its artifacts live under ``{artifact_root}/{id}``."""
+    v.check_name("name", name, settings, required=True)
+    for key, value in tags:
+        v.check_key("tags", key, settings)
+        v.check_value("tags", key, value, settings.max_tag_value_length)
+    existing = (await session.execute(select(m.Experiment.id).where(m.Experiment.name == name))).first()
+    if existing is not None:
+        raise Conflict(f"name: an experiment named {name!r} already exists (id {existing[0]})")
+    now = now_ms()
+    experiment = m.Experiment(
+        name=name, description=description, artifact_location="", created_at=now, updated_at=now
+    )
+    session.add(experiment)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(f"name: an experiment named {name!r} already exists") from None
+    experiment.artifact_location = f"{settings.resolved_artifact_root.rstrip('/')}/{experiment.id}"
+    for key, value in dict(tags).items():
+        session.add(m.ExperimentTag(experiment_id=experiment.id, key=key, value=value))
+    if tags:
+        await _add_experiment_keys(session, experiment.id, m.KEY_KIND_TAG, [k for k, _ in tags])
+    await session.flush()
+    return experiment
+
+
+async def get_or_create_experiment(session: AsyncSession, *, settings: Settings, name: str) -> m.Experiment:
+    """The experiment named ``name``, created if missing (what offline clients rely on)."""
+    found = (
+        await session.execute(select(m.Experiment).where(m.Experiment.name == name))
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    return await create_experiment(session, settings=settings, name=name)
+
+
+async def update_experiment(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    experiment_id: str,
+    name: str | None = None,
+    description: str | None = None,
+) -> m.Experiment:
+    """Rename or re-describe an experiment."""
+    experiment = await get_experiment(session, experiment_id=experiment_id)
+    if name is not None and name != experiment.name:
+        v.check_name("name", name, settings, required=True)
+        clash = (await session.execute(select(m.Experiment.id).where(m.Experiment.name == name))).first()
+        if clash is not None:
+            raise Conflict(f"name: an experiment named {name!r} already exists (id {clash[0]})")
+        experiment.name = name
+    if description is not None:
+        experiment.description = description
+    experiment.updated_at = now_ms()
+    await session.flush()
+    return experiment
+
+
+async def set_experiment_deleted(session: AsyncSession, *, experiment_id: str, deleted: bool) -> m.Experiment:
+    """Soft-delete or restore an experiment (its runs become unreachable for logging)."""
+    experiment = await get_experiment(session, experiment_id=experiment_id)
+    now = now_ms()
+    experiment.deleted_at = now if deleted else None
+    experiment.updated_at = now
+    await session.flush()
+    return experiment
+
+
+async def list_experiments(
+    session: AsyncSession,
+    *,
+    dialect: str,
+    filter_text: str | None,
+    first: int,
+    after: str | None,
+    include_deleted: bool,
+) -> Page:
+    """Newest experiments first, keyset-paginated by id."""
+    from mltrail_server.services.search.compiler import compile_experiment_filter
+    from mltrail_server.services.search.parser import parse_filter
+
+    conditions = []
+    if not include_deleted:
+        conditions.append(m.experiments.c.deleted_at.is_(None))
+    node = parse_filter(filter_text or "")
+    if node is not None:
+        conditions.append(compile_experiment_filter(node, dialect))
+    query = select(m.Experiment).where(*conditions)
+    if after is not None:
+        (last_id,) = decode_cursor(after, 1)
+        query = query.where(m.Experiment.id < last_id)
+    rows = (await session.execute(query.order_by(m.Experiment.id.desc()).limit(first + 1))).scalars().all()
+    has_next = len(rows) > first
+    rows = rows[:first]
+    cursors = [encode_cursor([e.id]) for e in rows]
+    count_query = select(func.count()).select_from(m.experiments).where(*conditions)
+    return Page(list(rows), cursors, has_next, count_query)
+
+
+# --- runs --------------------------------------------------------------------------------
+
+
+async def get_run(session: AsyncSession, *, run_id: str) -> m.Run:
+    """The run with this id, deleted or not."""
+    found = (await session.execute(select(m.Run).where(m.Run.id == run_id))).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"runId: no run with id {run_id!r}")
+    return found
+
+
+@dataclass(frozen=True)
+class RunSourceData:
+    entry_point: str | None = None
+    git_commit: str | None = None
+    git_branch: str | None = None
+    git_dirty: bool | None = None
+    git_remote: str | None = None
+
+
+async def create_run(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    experiment_id: str | None = None,
+    experiment_name: str | None = None,
+    run_id: str | None = None,
+    name: str | None = None,
+    tags: Sequence[tuple[str, str]] = (),
+    parent_run_id: str | None = None,
+    start_time: int | None = None,
+    user: str | None = None,
+    source: RunSourceData | None = None,
+    environment: Any = None,
+) -> m.Run:
+    """Create a RUNNING run in an active experiment; idempotent on a client-chosen ``run_id``."""
+    if (experiment_id is None) == (experiment_name is None):
+        raise InvalidArgument("createRun: give exactly one of experimentId and experimentName")
+    if experiment_id is not None:
+        experiment = await get_experiment(session, experiment_id=experiment_id)
+    else:
+        v.check_name("experimentName", experiment_name, settings, required=True)
+        experiment = await get_or_create_experiment(session, settings=settings, name=experiment_name or "")
+    if experiment.deleted_at is not None:
+        raise InvalidArgument(f"experimentId: experiment {experiment.id} is deleted; restore it first")
+    v.check_name("name", name, settings)
+    v.check_int64("startTime", start_time)
+    for key, value in tags:
+        v.check_key("tags", key, settings)
+        v.check_value("tags", key, value, settings.max_tag_value_length)
+    if run_id is not None:
+        v.check_run_id("runId", run_id)
+        existing = (await session.execute(select(m.Run).where(m.Run.id == run_id))).scalar_one_or_none()
+        if existing is not None:
+            if existing.experiment_id != experiment.id:
+                raise Conflict(
+                    f"runId: run {run_id!r} already exists in experiment {existing.experiment_id}, "
+                    f"not {experiment.id}"
+                )
+            return existing
+    if parent_run_id is not None:
+        parent = await get_run(session, run_id=parent_run_id)
+        if parent.deleted_at is not None:
+            raise InvalidArgument(f"parentRunId: run {parent_run_id!r} is deleted")
+    new_id = run_id or uuid.uuid4().hex
+    source = source or RunSourceData()
+    run = m.Run(
+        id=new_id,
+        experiment_id=experiment.id,
+        name=name,
+        status="RUNNING",
+        start_time=start_time if start_time is not None else now_ms(),
+        user=user,
+        parent_id=parent_run_id,
+        entry_point=source.entry_point,
+        git_commit=source.git_commit,
+        git_branch=source.git_branch,
+        git_dirty=source.git_dirty,
+        git_remote=source.git_remote,
+        environment=json.dumps(environment) if environment is not None else None,
+        artifact_uri=f"{experiment.artifact_location}/{new_id}/artifacts",
+    )
+    session.add(run)
+    await session.flush()
+    for key, value in dict(tags).items():
+        session.add(m.RunTag(run_pk=run.pk, key=key, value=value))
+    if tags:
+        await _add_experiment_keys(session, experiment.id, m.KEY_KIND_TAG, [k for k, _ in tags])
+    experiment.updated_at = now_ms()
+    await session.flush()
+    return run
+
+
+async def update_run(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    run_id: str,
+    status: str | None = None,
+    end_time: int | None = None,
+    name: str | None = None,
+) -> m.Run:
+    """Change status, end time or name; a terminal status without an end time sets one."""
+    run = await get_run(session, run_id=run_id)
+    if run.deleted_at is not None:
+        raise InvalidArgument(f"id: run {run_id!r} is deleted; restore it first")
+    if status is not None:
+        run.status = v.check_status("status", status)
+        if status != "RUNNING" and end_time is None and run.end_time is None:
+            run.end_time = now_ms()
+        if status == "RUNNING":
+            run.end_time = None
+    if end_time is not None:
+        v.check_int64("endTime", end_time)
+        if end_time < run.start_time:
+            raise InvalidArgument(f"endTime: {end_time} is before the run's start time {run.start_time}")
+        run.end_time = end_time
+    if name is not None:
+        run.name = v.check_name("name", name, settings)
+    await session.flush()
+    return run
+
+
+async def set_run_deleted(session: AsyncSession, *, run_id: str, deleted: bool) -> m.Run:
+    """Soft-delete or restore a run."""
+    run = await get_run(session, run_id=run_id)
+    run.deleted_at = now_ms() if deleted else None
+    await session.flush()
+    return run
+
+
+async def set_tag(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    run_id: str | None,
+    experiment_id: str | None,
+    key: str,
+    value: str,
+) -> tuple[str, str]:
+    """Set (or overwrite) a tag on a run or an experiment."""
+    v.check_key("key", key, settings)
+    v.check_value("value", key, value, settings.max_tag_value_length)
+    if (run_id is None) == (experiment_id is None):
+        raise InvalidArgument("setTag: give exactly one of runId and experimentId")
+    if run_id is not None:
+        run = await _active_run(session, run_id)
+        stmt = _insert(session, m.run_tags).values(run_pk=run.pk, key=key, value=value)
+        await session.execute(
+            stmt.on_conflict_do_update(index_elements=["run_pk", "key"], set_={"value": value})
+        )
+        await _add_experiment_keys(session, run.experiment_id, m.KEY_KIND_TAG, [key])
+    else:
+        experiment = await get_experiment(session, experiment_id=experiment_id)
+        stmt = _insert(session, m.experiment_tags).values(experiment_id=experiment.id, key=key, value=value)
+        await session.execute(
+            stmt.on_conflict_do_update(index_elements=["experiment_id", "key"], set_={"value": value})
+        )
+        experiment.updated_at = now_ms()
+    return key, value
+
+
+async def delete_tag(
+    session: AsyncSession, *, run_id: str | None, experiment_id: str | None, key: str
+) -> None:
+    """Remove a tag; removing a tag that is not there is NOT_FOUND."""
+    if (run_id is None) == (experiment_id is None):
+        raise InvalidArgument("deleteTag: give exactly one of runId and experimentId")
+    if run_id is not None:
+        run = await _active_run(session, run_id)
+        table, cond = m.run_tags, m.run_tags.c.run_pk == run.pk
+    else:
+        experiment = await get_experiment(session, experiment_id=experiment_id)
+        table, cond = m.experiment_tags, m.experiment_tags.c.experiment_id == experiment.id
+    result = await session.execute(table.delete().where(cond, table.c.key == key))
+    if result.rowcount == 0:
+        raise NotFound(
+            f"key: no tag {key!r} on {'run ' + run_id if run_id else 'experiment ' + str(experiment_id)}"
+        )
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    digest: str
+    source: str | None = None
+    source_type: str | None = None
+    schema: Any = None
+    profile: Any = None
+    context: str | None = None
+
+
+async def log_inputs(
+    session: AsyncSession, *, settings: Settings, run_id: str, datasets: Sequence[DatasetSpec]
+) -> m.Run:
+    """Link datasets to a run; logging the same (name, digest, context) again is a no-op."""
+    run = await _active_run(session, run_id)
+    rows = []
+    for i, d in enumerate(datasets):
+        v.check_name(f"datasets[{i}].name", d.name, settings, required=True)
+        if not d.digest:
+            raise InvalidArgument(f"datasets[{i}].digest: must not be empty")
+        rows.append(
+            {
+                "run_pk": run.pk,
+                "name": d.name,
+                "digest": d.digest[:250],
+                "source": d.source,
+                "source_type": d.source_type,
+                "schema": json.dumps(d.schema) if d.schema is not None else None,
+                "profile": json.dumps(d.profile) if d.profile is not None else None,
+                "context": d.context or "",
+            }
+        )
+    if rows:
+        stmt = _insert(session, m.dataset_inputs).on_conflict_do_nothing(
+            index_elements=["run_pk", "name", "digest", "context"]
+        )
+        await session.execute(stmt, rows)
+    return run
+
+
+async def _active_run(session: AsyncSession, run_id: str) -> m.Run:
+    run = await get_run(session, run_id=run_id)
+    if run.deleted_at is not None:
+        raise InvalidArgument(f"runId: run {run_id!r} is deleted; restore it first")
+    return run
+
+
+async def _add_experiment_keys(
+    session: AsyncSession, experiment_id: int, kind: int, keys: Sequence[str]
+) -> None:
+    rows = [{"experiment_id": experiment_id, "kind": kind, "key": k} for k in dict.fromkeys(keys)]
+    await session.execute(_insert(session, m.experiment_keys).on_conflict_do_nothing(), rows)
+
+
+# --- logBatch ----------------------------------------------------------------------------
+
+
+def validate_batch(
+    *,
+    settings: Settings,
+    run_id: str,
+    batch_id: str | None,
+    metrics: MetricColumns | None,
+    params: Sequence[tuple[str, str]],
+    tags: Sequence[tuple[str, str]],
+) -> BatchRequest:
+    """Check a whole batch before any of it is written; errors name the element."""
+    if batch_id is not None and not 0 < len(batch_id) <= 128:
+        raise InvalidArgument(f"batchId: must be 1 to 128 characters long, got {len(batch_id)}")
+    if metrics is not None:
+        n = len(metrics.keys)
+        lengths = {
+            "values": len(metrics.values),
+            "steps": len(metrics.steps),
+            "timestamps": len(metrics.timestamps),
+        }
+        for name, length in lengths.items():
+            if length != n:
+                raise InvalidArgument(
+                    f"metrics.{name}: has {length} elements but metrics.keys has {n}; the lists are parallel"
+                )
+        if n > settings.max_batch_points:
+            raise InvalidArgument(
+                f"metrics: {n} points in one batch; the limit is {settings.max_batch_points} "
+                "(split the batch)"
+            )
+        for key in set(metrics.keys):
+            v.check_key("metrics.keys", key, settings)
+    if len(params) > settings.max_batch_params:
+        raise InvalidArgument(f"params: {len(params)} in one batch; the limit is {settings.max_batch_params}")
+    if len(tags) > settings.max_batch_tags:
+        raise InvalidArgument(f"tags: {len(tags)} in one batch; the limit is {settings.max_batch_tags}")
+    for i, (key, value) in enumerate(params):
+        v.check_key(f"params[{i}]", key, settings)
+        v.check_value(f"params[{i}]", key, value, settings.max_param_value_length)
+    for i, (key, value) in enumerate(tags):
+        v.check_key(f"tags[{i}]", key, settings)
+        v.check_value(f"tags[{i}]", key, value, settings.max_tag_value_length)
+    return BatchRequest(run_id, batch_id, metrics, params, tags, now_ms())
+
+
+async def log_batch(writer: BatchWriter, request: BatchRequest) -> BatchOutcome:
+    """Write a validated batch whole or not at all; the same batch id twice stores it once."""
+    return await writer.write(request)
+
+
+# --- metric histories --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricSeriesData:
+    run_id: str
+    key: str
+    steps: list[int]
+    timestamps: list[int]
+    values: list[float | None]  # None means NaN
+    downsampled: bool
+    total_points: int
+
+
+async def metric_histories(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    run_ids: Sequence[str],
+    keys: Sequence[str] | None,
+    max_points: int | None,
+    min_step: int | None = None,
+    max_step: int | None = None,
+) -> list[MetricSeriesData]:
+    """Columnar histories of many runs and keys, downsampled per series above ``max_points``."""
+    if not run_ids:
+        return []
+    if max_points is not None and max_points < 4:
+        raise InvalidArgument(f"maxPoints: {max_points} is too small; ask for at least 4 points")
+    run_rows = (await session.execute(select(m.runs.c.pk, m.runs.c.id).where(m.runs.c.id.in_(run_ids)))).all()
+    pk_by_id = {row.id: row.pk for row in run_rows}
+    for run_id in run_ids:
+        if run_id not in pk_by_id:
+            raise NotFound(f"runIds: no run with id {run_id!r}")
+    lm, mk = m.latest_metrics, m.metric_keys
+    query = (
+        select(lm.c.run_pk, mk.c.id, mk.c.key, lm.c.count)
+        .join(mk, mk.c.id == lm.c.key_id)
+        .where(lm.c.run_pk.in_(pk_by_id.values()))
+    )
+    if keys is not None:
+        query = query.where(mk.c.key.in_(keys))
+    available = {(r.run_pk, r.key): (r.id, r.count) for r in (await session.execute(query)).all()}
+    wanted_keys = list(keys) if keys is not None else sorted({k for _, k in available})
+    ranged = min_step is not None or max_step is not None
+
+    series: list[MetricSeriesData] = []
+    full: list[tuple[str, str, int, int]] = []  # (run_id, key, run_pk, key_id) fetched in one query
+    for run_id in dict.fromkeys(run_ids):
+        run_pk = pk_by_id[run_id]
+        for key in wanted_keys:
+            found = available.get((run_pk, key))
+            if found is None:
+                continue
+            key_id, total = found
+            if ranged:
+                total = await _count_points(session, run_pk, key_id, min_step, max_step)
+            if max_points is not None and total > max_points:
+                series.append(
+                    await _downsample(
+                        session, run_id, key, run_pk, key_id, total, max_points, min_step, max_step
+                    )
+                )
+                continue
+            if total > settings.max_history_points:
+                raise InvalidArgument(
+                    f"maxPoints: series {key!r} of run {run_id!r} has {total} points; pass maxPoints "
+                    f"(at most {settings.max_history_points} points come back undownsampled)"
+                )
+            full.append((run_id, key, run_pk, key_id))
+            series.append(MetricSeriesData(run_id, key, [], [], [], False, total))
+    if full:
+        mp = m.metric_points
+        pairs = {(run_pk, key_id) for _, _, run_pk, key_id in full}
+        query = select(mp.c.run_pk, mp.c.key_id, mp.c.step, mp.c.timestamp, mp.c.value).where(
+            or_(*(and_(mp.c.run_pk == rp, mp.c.key_id == kid) for rp, kid in pairs))
+        )
+        query = _step_range(query, min_step, max_step).order_by(
+            mp.c.run_pk, mp.c.key_id, mp.c.step, mp.c.timestamp
+        )
+        columns: dict[tuple[int, int], tuple[list[int], list[int], list[float | None]]] = defaultdict(
+            lambda: ([], [], [])
+        )
+        for run_pk, key_id, step, ts, value in (await session.execute(query)).tuples():
+            col = columns[(run_pk, key_id)]
+            col[0].append(step)
+            col[1].append(ts)
+            col[2].append(value)
+        by_name = {(run_id, key): (run_pk, key_id) for run_id, key, run_pk, key_id in full}
+        for i, s in enumerate(series):
+            ident = by_name.get((s.run_id, s.key))
+            if ident is not None and not s.downsampled:
+                steps, stamps, values = columns.get(ident, ([], [], []))
+                series[i] = MetricSeriesData(s.run_id, s.key, steps, stamps, values, False, len(steps))
+    return series
+
+
+def _step_range(query: Any, min_step: int | None, max_step: int | None) -> Any:
+    mp = m.metric_points
+    if min_step is not None:
+        query = query.where(mp.c.step >= min_step)
+    if max_step is not None:
+        query = query.where(mp.c.step <= max_step)
+    return query
+
+
+async def _count_points(
+    session: AsyncSession, run_pk: int, key_id: int, min_step: int | None, max_step: int | None
+) -> int:
+    mp = m.metric_points
+    query = select(func.count()).where(mp.c.run_pk == run_pk, mp.c.key_id == key_id)
+    return int((await session.execute(_step_range(query, min_step, max_step))).scalar_one())
+
+
+async def _downsample(
+    session: AsyncSession,
+    run_id: str,
+    key: str,
+    run_pk: int,
+    key_id: int,
+    total: int,
+    max_points: int,
+    min_step: int | None,
+    max_step: int | None,
+) -> MetricSeriesData:
+    """Min/max buckets, computed in SQL.
+
+    Why min/max buckets and not LTTB: LTTB needs every point in Python (a million rows cross
+    the driver) and may drop a one-step spike, while min/max buckets run as one aggregate in
+    the database and keep, per bucket of steps, the lowest and the highest point with their
+    real steps — so every local extreme a chart would show survives, plus the first and last
+    points. Each bucket yields at most two points, so the result has at most ``max_points``.
+    NaN points (NULL) are ignored by MIN/MAX unless a bucket holds nothing else.
+    """
+    mp = m.metric_points
+    where = [mp.c.run_pk == run_pk, mp.c.key_id == key_id]
+    if min_step is not None:
+        where.append(mp.c.step >= min_step)
+    if max_step is not None:
+        where.append(mp.c.step <= max_step)
+    lo, hi = (await session.execute(select(func.min(mp.c.step), func.max(mp.c.step)).where(*where))).one()
+    buckets = max(1, (max_points - 2) // 2)
+    scale = buckets / float(hi - lo + 1)
+    bucket = func.cast((mp.c.step - lo) * scale, m.Integer).label("bucket")
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    points: dict[tuple[int, int, Any], None] = {}
+    if dialect == "sqlite":
+        # SQLite documents that bare columns in a MIN()/MAX() aggregate come from the row that
+        # holds the extreme: one pass over the index range per extreme.
+        for agg in (func.min, func.max):
+            q = select(mp.c.step, mp.c.timestamp, agg(mp.c.value)).where(*where).group_by(bucket)
+            for row in (await session.execute(q)).tuples():
+                points[(row[0], row[1], row[2])] = None
+    else:
+        inner = select(mp.c.step, mp.c.timestamp, mp.c.value, bucket).where(*where).subquery()
+        for order in (inner.c.value.asc().nulls_last(), inner.c.value.desc().nulls_last()):
+            q = (
+                select(inner.c.step, inner.c.timestamp, inner.c.value)
+                .distinct(inner.c.bucket)
+                .order_by(inner.c.bucket, order)
+            )
+            for row in (await session.execute(q)).tuples():
+                points[(row[0], row[1], row[2])] = None
+    for order in ((mp.c.step.asc(), mp.c.timestamp.asc()), (mp.c.step.desc(), mp.c.timestamp.desc())):
+        edge = (
+            await session.execute(
+                select(mp.c.step, mp.c.timestamp, mp.c.value).where(*where).order_by(*order).limit(1)
+            )
+        ).one()
+        points[(edge[0], edge[1], edge[2])] = None
+    ordered = sorted(points, key=lambda p: (p[0], p[1]))
+    return MetricSeriesData(
+        run_id,
+        key,
+        [p[0] for p in ordered],
+        [p[1] for p in ordered],
+        [p[2] for p in ordered],
+        True,
+        total,
+    )
+
+
+# --- search and pagination ---------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    """One page of a connection; ``count_query`` is run only if totalCount is asked for."""
+
+    items: list[Any]
+    cursors: list[str]
+    has_next: bool
+    count_query: Any
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, n: int) -> list[Any]:
+    import base64
+
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except Exception:
+        raise InvalidArgument(f"after: {cursor!r} is not a cursor this server issued") from None
+    if not isinstance(values, list) or len(values) != n:
+        raise InvalidArgument(f"after: {cursor!r} does not belong to this query (was the order changed?)")
+    return values
+
+
+async def search_runs(
+    session: AsyncSession,
+    *,
+    dialect: str,
+    experiment_ids: Sequence[str] | None,
+    filter_text: str | None,
+    order_by: Sequence[str] | None,
+    first: int,
+    after: str | None,
+    view: str = "ACTIVE",
+) -> Page:
+    """Runs matching the filter, in one SQL statement, keyset-paginated over the order terms.
+
+    Keyset (not offset) pagination keeps pages stable while runs are being created: the
+    cursor holds the sort values of the last row, and the next page starts strictly after.
+    """
+    from mltrail_server.services.search.compiler import compile_run_filter, compile_run_order
+    from mltrail_server.services.search.parser import parse_filter, parse_order_by
+
+    runs = m.runs
+    conditions: list[Any] = []
+    if experiment_ids:
+        ids = [v.parse_experiment_id("experimentIds", e) for e in experiment_ids]
+        conditions.append(runs.c.experiment_id.in_(ids))
+    if view == "ACTIVE":
+        conditions.append(runs.c.deleted_at.is_(None))
+    elif view == "DELETED":
+        conditions.append(runs.c.deleted_at.is_not(None))
+    node = parse_filter(filter_text or "")
+    if node is not None:
+        conditions.append(compile_run_filter(node, dialect))
+    terms = compile_run_order(parse_order_by(list(order_by or [])), dialect)
+    exprs = [t.expression for t in terms] or [runs.c.start_time]
+    descending = [t.descending for t in terms] or [True]
+    labelled = [e.label(f"sort_{i}") for i, e in enumerate(exprs)]
+    query = select(m.Run, *labelled).where(*conditions)
+    if after is not None:
+        values = decode_cursor(after, len(exprs) + 1)
+        query = query.where(_after_cursor(exprs, descending, values[:-1], values[-1]))
+    order = [(e.desc() if d else e.asc()).nulls_last() for e, d in zip(exprs, descending, strict=True)]
+    query = query.order_by(*order, runs.c.pk.desc()).limit(first + 1)
+    rows = (await session.execute(query)).all()
+    has_next = len(rows) > first
+    rows = rows[:first]
+    items = [row[0] for row in rows]
+    cursors = [encode_cursor([*row[1:], row[0].pk]) for row in rows]
+    count_query = select(func.count()).select_from(runs).where(*conditions)
+    return Page(items, cursors, has_next, count_query)
+
+
+def _after_cursor(
+    exprs: Sequence[Any], descending: Sequence[bool], values: Sequence[Any], last_pk: int
+) -> Any:
+    def eq(expr: Any, value: Any) -> Any:
+        return expr.is_(None) if value is None else expr == value
+
+    def beyond(expr: Any, value: Any, desc: bool) -> Any:
+        # NULLS LAST: a NULL sorts after every value, and nothing sorts after a NULL.
+        if value is None:
+            return None
+        return or_(expr < value if desc else expr > value, expr.is_(None))
+
+    alternatives = []
+    for i, (expr, value, desc) in enumerate(zip(exprs, values, descending, strict=True)):
+        step = beyond(expr, value, desc)
+        if step is not None:
+            alternatives.append(
+                and_(*(eq(e, val) for e, val in zip(exprs[:i], values[:i], strict=True)), step)
+            )
+    alternatives.append(
+        and_(*(eq(e, val) for e, val in zip(exprs, values, strict=True)), m.runs.c.pk < last_pk)
+    )
+    return or_(*alternatives)
+
+
+async def count(session: AsyncSession, query: Any) -> int:
+    return int((await session.execute(query)).scalar_one())
+
+
+# --- what lists of runs and experiments ask for per item (DataLoader batches) -------------
+
+
+async def params_by_run(session: AsyncSession, *, run_pks: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    rows = await session.execute(
+        select(m.params.c.run_pk, m.params.c.key, m.params.c.value)
+        .where(m.params.c.run_pk.in_(run_pks))
+        .order_by(m.params.c.key)
+    )
+    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for run_pk, key, value in rows.tuples():
+        out[run_pk].append((key, value))
+    return out
+
+
+async def tags_by_run(session: AsyncSession, *, run_pks: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    rows = await session.execute(
+        select(m.run_tags.c.run_pk, m.run_tags.c.key, m.run_tags.c.value)
+        .where(m.run_tags.c.run_pk.in_(run_pks))
+        .order_by(m.run_tags.c.key)
+    )
+    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for run_pk, key, value in rows.tuples():
+        out[run_pk].append((key, value))
+    return out
+
+
+@dataclass(frozen=True)
+class LatestMetricData:
+    key: str
+    value: float | None  # None means NaN
+    step: int
+    timestamp: int
+    min: float | None
+    max: float | None
+    count: int
+
+
+async def latest_metrics_by_run(
+    session: AsyncSession, *, run_pks: Sequence[int]
+) -> dict[int, list[LatestMetricData]]:
+    lm, mk = m.latest_metrics, m.metric_keys
+    rows = await session.execute(
+        select(
+            lm.c.run_pk,
+            mk.c.key,
+            lm.c.value,
+            lm.c.step,
+            lm.c.timestamp,
+            lm.c.min_value,
+            lm.c.max_value,
+            lm.c.count,
+        )
+        .join(mk, mk.c.id == lm.c.key_id)
+        .where(lm.c.run_pk.in_(run_pks))
+        .order_by(mk.c.key)
+    )
+    out: dict[int, list[LatestMetricData]] = defaultdict(list)
+    for run_pk, *rest in rows.tuples():
+        out[run_pk].append(LatestMetricData(*rest))
+    return out
+
+
+async def inputs_by_run(session: AsyncSession, *, run_pks: Sequence[int]) -> dict[int, list[m.DatasetInput]]:
+    rows = await session.execute(
+        select(m.DatasetInput).where(m.DatasetInput.run_pk.in_(run_pks)).order_by(m.DatasetInput.id)
+    )
+    out: dict[int, list[m.DatasetInput]] = defaultdict(list)
+    for d in rows.scalars():
+        out[d.run_pk].append(d)
+    return out
+
+
+async def runs_by_id(session: AsyncSession, *, run_ids: Sequence[str]) -> dict[str, m.Run]:
+    rows = await session.execute(select(m.Run).where(m.Run.id.in_(run_ids)))
+    return {r.id: r for r in rows.scalars()}
+
+
+async def children_by_parent(session: AsyncSession, *, parent_ids: Sequence[str]) -> dict[str, list[m.Run]]:
+    rows = await session.execute(
+        select(m.Run)
+        .where(m.Run.parent_id.in_(parent_ids), m.Run.deleted_at.is_(None))
+        .order_by(m.Run.start_time)
+    )
+    out: dict[str, list[m.Run]] = defaultdict(list)
+    for r in rows.scalars():
+        out[r.parent_id or ""].append(r)
+    return out
+
+
+async def experiments_by_id(session: AsyncSession, *, ids: Sequence[int]) -> dict[int, m.Experiment]:
+    rows = await session.execute(select(m.Experiment).where(m.Experiment.id.in_(ids)))
+    return {e.id: e for e in rows.scalars()}
+
+
+async def experiment_tags_by_id(
+    session: AsyncSession, *, ids: Sequence[int]
+) -> dict[int, list[tuple[str, str]]]:
+    t = m.experiment_tags
+    rows = await session.execute(
+        select(t.c.experiment_id, t.c.key, t.c.value).where(t.c.experiment_id.in_(ids)).order_by(t.c.key)
+    )
+    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for eid, key, value in rows.tuples():
+        out[eid].append((key, value))
+    return out
+
+
+@dataclass(frozen=True)
+class ExperimentStats:
+    run_count: int
+    last_activity: int | None
+
+
+async def experiment_stats_by_id(session: AsyncSession, *, ids: Sequence[int]) -> dict[int, ExperimentStats]:
+    r = m.runs
+    rows = await session.execute(
+        select(
+            r.c.experiment_id,
+            func.count(),
+            func.max(func.coalesce(r.c.end_time, r.c.start_time)),
+        )
+        .where(r.c.experiment_id.in_(ids), r.c.deleted_at.is_(None))
+        .group_by(r.c.experiment_id)
+    )
+    return {eid: ExperimentStats(n, last) for eid, n, last in rows.tuples()}
+
+
+async def experiment_keys_by_id(
+    session: AsyncSession, *, ids: Sequence[int]
+) -> dict[int, dict[int, list[str]]]:
+    """Distinct keys per experiment and kind, from the table ingest maintains (no run scan)."""
+    k = m.experiment_keys
+    rows = await session.execute(
+        select(k.c.experiment_id, k.c.kind, k.c.key).where(k.c.experiment_id.in_(ids)).order_by(k.c.key)
+    )
+    out: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for eid, kind, key in rows.tuples():
+        out[eid][kind].append(key)
+    return out

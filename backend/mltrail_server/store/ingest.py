@@ -1,0 +1,436 @@
+"""The bulk write path of ``logBatch``: one transaction per batch, set-based statements.
+
+Why not the ORM session: a 10,000-point batch through SQLAlchemy + aiosqlite spends more in
+thread hops and object handling than in SQL. On SQLite a single writer thread owns a plain
+``sqlite3`` connection and runs each batch as ``BEGIN IMMEDIATE`` + one ``executemany`` per
+table, which removes "database is locked" by construction (one writer per process; the busy
+timeout covers other processes). On PostgreSQL the same statements run on an asyncpg
+connection borrowed from the engine's pool, and points go in with ``COPY``.
+
+What one batch does, in one transaction:
+  1. find the run (and refuse deleted runs or runs of deleted experiments);
+  2. claim ``(run, batch_id)`` in ``log_batches``; if it was claimed before, stop: duplicate;
+  3. params: refuse a different value for an existing key (CONFLICT), insert the new ones;
+  4. tags: upsert;
+  5. metric keys: intern new ones, insert the points, fold the batch into ``latest_metrics``
+     (latest by (step, timestamp), min, max, count) with one upsert per key;
+  6. record new param/metric/tag keys in ``experiment_keys`` for the column chooser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from mltrail_server.errors import Conflict, InvalidArgument, NotFound
+from mltrail_server.store.engine import Database, sqlite_path, tune_sqlite
+from mltrail_server.store.models import KEY_KIND_METRIC, KEY_KIND_PARAM, KEY_KIND_TAG
+
+
+@dataclass(frozen=True, slots=True)
+class MetricColumns:
+    """Parallel lists, as they arrive on the wire (already validated)."""
+
+    keys: Sequence[str]
+    values: Sequence[float]
+    steps: Sequence[int]
+    timestamps: Sequence[int]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRequest:
+    run_id: str
+    batch_id: str | None
+    metrics: MetricColumns | None
+    params: Sequence[tuple[str, str]]
+    tags: Sequence[tuple[str, str]]
+    now_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    run_id: str
+    batch_id: str | None
+    experiment_id: int
+    duplicate: bool
+    metrics_written: int
+    params_written: int
+    tags_written: int
+    metric_keys: tuple[str, ...] = field(default=())
+
+
+class BatchWriter(Protocol):
+    async def write(self, request: BatchRequest) -> BatchOutcome: ...
+
+    async def close(self) -> None: ...
+
+
+# --- SQL shared by both dialects (qmark style; rewritten to $n for asyncpg) ---------------
+
+SQL_RUN = (
+    "SELECT r.pk, r.experiment_id, r.deleted_at, e.deleted_at FROM runs r "
+    "JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?"
+)
+SQL_CLAIM_BATCH = (
+    "INSERT INTO log_batches (run_pk, batch_id, created_at, metrics_written, params_written, tags_written) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+SQL_CLAIMED_BATCH = (
+    "SELECT metrics_written, params_written, tags_written FROM log_batches WHERE run_pk = ? AND batch_id = ?"
+)
+SQL_PARAM_INSERT = "INSERT INTO params (run_pk, key, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+SQL_TAG_UPSERT = (
+    "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?) "
+    "ON CONFLICT (run_pk, key) DO UPDATE SET value = excluded.value"
+)
+SQL_KEY_INSERT = "INSERT INTO metric_keys (key) VALUES (?) ON CONFLICT DO NOTHING"
+SQL_POINTS = "INSERT INTO metric_points (run_pk, key_id, step, timestamp, value) VALUES (?, ?, ?, ?, ?)"
+_NEWER = (
+    "(excluded.step > latest_metrics.step OR "
+    "(excluded.step = latest_metrics.step AND excluded.timestamp >= latest_metrics.timestamp))"
+)
+SQL_LATEST_UPSERT = (
+    "INSERT INTO latest_metrics (run_pk, key_id, value, step, timestamp, min_value, max_value, count) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_pk, key_id) DO UPDATE SET "
+    f"value = CASE WHEN {_NEWER} THEN excluded.value ELSE latest_metrics.value END, "
+    f"timestamp = CASE WHEN {_NEWER} THEN excluded.timestamp ELSE latest_metrics.timestamp END, "
+    # Every right-hand side reads the row as it was before this UPDATE (SQL semantics).
+    f"step = CASE WHEN {_NEWER} THEN excluded.step ELSE latest_metrics.step END, "
+    "min_value = CASE WHEN latest_metrics.min_value IS NULL OR excluded.min_value < latest_metrics.min_value "
+    "THEN excluded.min_value ELSE latest_metrics.min_value END, "
+    "max_value = CASE WHEN latest_metrics.max_value IS NULL OR excluded.max_value > latest_metrics.max_value "
+    "THEN excluded.max_value ELSE latest_metrics.max_value END, "
+    "count = latest_metrics.count + excluded.count"
+)
+SQL_EXPERIMENT_KEYS = (
+    "INSERT INTO experiment_keys (experiment_id, kind, key) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+)
+
+
+def _in_list(sql: str, n: int) -> str:
+    return sql.replace("(?*)", "(" + ", ".join("?" * n) + ")")
+
+
+SQL_PARAMS_EXISTING = "SELECT key, value FROM params WHERE run_pk = ? AND key IN (?*)"
+SQL_KEY_SELECT = "SELECT id, key FROM metric_keys WHERE key IN (?*)"
+
+
+def to_dollar(sql: str) -> str:
+    """Rewrite qmark placeholders as asyncpg's $1, $2, ..."""
+    counter = iter(range(1, 1_000_000))
+    return re.sub(r"\?", lambda _m: f"${next(counter)}", sql)
+
+
+# --- dialect-independent rules -----------------------------------------------------------
+
+
+def check_run(row: Any, run_id: str) -> tuple[int, int]:
+    if row is None:
+        raise NotFound(f"runId: no run with id '{run_id}'")
+    run_pk, experiment_id, run_deleted, experiment_deleted = row
+    if run_deleted is not None:
+        raise InvalidArgument(f"runId: run '{run_id}' is deleted; restore it before logging to it")
+    if experiment_deleted is not None:
+        raise InvalidArgument(f"runId: the experiment of run '{run_id}' is deleted; restore it first")
+    return run_pk, experiment_id
+
+
+def dedupe_params(run_id: str, params: Sequence[tuple[str, str]]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for key, value in params:
+        old = merged.setdefault(key, value)
+        if old != value:
+            raise Conflict(
+                f"params: key '{key}' appears twice in one batch of run '{run_id}' with "
+                f"different values '{old}' and '{value}'"
+            )
+    return merged
+
+
+def check_param_conflicts(run_id: str, wanted: dict[str, str], existing: Sequence[Any]) -> dict[str, str]:
+    """Return the params still to insert; a different value for a logged key is a CONFLICT."""
+    for key, old in existing:
+        new = wanted[key]
+        if old != new:
+            raise Conflict(
+                f"params: '{key}' of run '{run_id}' is already '{old}'; cannot change it to "
+                f"'{new}' (params are immutable; log a new key or start a new run)"
+            )
+    logged = {key for key, _ in existing}
+    return {k: v for k, v in wanted.items() if k not in logged}
+
+
+def summarize(
+    key_ids: Sequence[int], steps: Sequence[int], timestamps: Sequence[int], values: Sequence[float | None]
+) -> list[tuple[int, float | None, int, int, float | None, float | None, int]]:
+    """Fold a batch per key: (key_id, latest value, step, timestamp, min, max, count).
+
+    NaN (None) is ignored by min and max, as every chart and every filter ignores it.
+    """
+    acc: dict[int, list[Any]] = {}
+    for kid, step, ts, value in zip(key_ids, steps, timestamps, values, strict=True):
+        a = acc.get(kid)
+        if a is None:
+            acc[kid] = [value, step, ts, value, value, 1]
+            continue
+        if step > a[1] or (step == a[1] and ts >= a[2]):
+            a[0], a[1], a[2] = value, step, ts
+        if value is not None:
+            if a[3] is None or value < a[3]:
+                a[3] = value
+            if a[4] is None or value > a[4]:
+                a[4] = value
+        a[5] += 1
+    # Sorted by key id: concurrent upserts on PostgreSQL lock rows in one order (no deadlock).
+    return [(kid, *acc[kid]) for kid in sorted(acc)]
+
+
+def nan_to_null(values: Sequence[float]) -> list[float | None]:
+    # NaN is stored as NULL: see store/models.py.
+    return [None if v != v else v for v in values]
+
+
+# --- SQLite: one writer thread with a plain sqlite3 connection ---------------------------
+
+
+class SqliteBatchWriter:
+    """Serialises every batch of this process through one thread and one connection."""
+
+    def __init__(self, database_path: str) -> None:
+        self._path = database_path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mltrail-sqlite-writer")
+        self._local = threading.local()
+        self._key_ids: dict[str, int] = {}
+        self._experiment_keys: set[tuple[int, int, str]] = set()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            tune_sqlite(conn)
+            self._local.conn = conn
+        return conn
+
+    async def write(self, request: BatchRequest) -> BatchOutcome:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._write, request)
+
+    async def close(self) -> None:
+        def _close() -> None:
+            conn = getattr(self._local, "conn", None)
+            if conn is not None:
+                conn.close()
+                self._local.conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, _close)
+        self._executor.shutdown(wait=True)
+
+    def _write(self, req: BatchRequest) -> BatchOutcome:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            outcome = self._write_in_transaction(conn, req)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if outcome.duplicate:
+            conn.execute("ROLLBACK")
+        else:
+            conn.execute("COMMIT")
+        return outcome
+
+    def _write_in_transaction(self, conn: sqlite3.Connection, req: BatchRequest) -> BatchOutcome:
+        run_pk, experiment_id = check_run(conn.execute(SQL_RUN, (req.run_id,)).fetchone(), req.run_id)
+        n_points = len(req.metrics.keys) if req.metrics else 0
+        if req.batch_id is not None:
+            claimed = conn.execute(
+                SQL_CLAIM_BATCH,
+                (run_pk, req.batch_id, req.now_ms, n_points, len(req.params), len(req.tags)),
+            ).rowcount
+            if claimed == 0:
+                row = conn.execute(SQL_CLAIMED_BATCH, (run_pk, req.batch_id)).fetchone()
+                return BatchOutcome(req.run_id, req.batch_id, experiment_id, True, *row)
+        new_keys: list[tuple[int, int, str]] = []
+        if req.params:
+            wanted = dedupe_params(req.run_id, req.params)
+            existing = conn.execute(_in_list(SQL_PARAMS_EXISTING, len(wanted)), (run_pk, *wanted)).fetchall()
+            fresh = check_param_conflicts(req.run_id, wanted, existing)
+            conn.executemany(SQL_PARAM_INSERT, [(run_pk, k, v) for k, v in fresh.items()])
+            new_keys += [(experiment_id, KEY_KIND_PARAM, k) for k in wanted]
+        if req.tags:
+            conn.executemany(SQL_TAG_UPSERT, [(run_pk, k, v) for k, v in req.tags])
+            new_keys += [(experiment_id, KEY_KIND_TAG, k) for k, _ in req.tags]
+        metric_keys: tuple[str, ...] = ()
+        if req.metrics and n_points:
+            m = req.metrics
+            metric_keys = tuple(dict.fromkeys(m.keys))
+            ids = self._intern(conn, metric_keys)
+            key_ids = [ids[k] for k in m.keys] if len(metric_keys) > 1 else [ids[metric_keys[0]]] * n_points
+            values = nan_to_null(m.values)
+            conn.executemany(
+                SQL_POINTS, zip([run_pk] * n_points, key_ids, m.steps, m.timestamps, values, strict=True)
+            )
+            conn.executemany(
+                SQL_LATEST_UPSERT,
+                [(run_pk, *row) for row in summarize(key_ids, m.steps, m.timestamps, values)],
+            )
+            new_keys += [(experiment_id, KEY_KIND_METRIC, k) for k in metric_keys]
+        unseen = [k for k in dict.fromkeys(new_keys) if k not in self._experiment_keys]
+        if unseen:
+            conn.executemany(SQL_EXPERIMENT_KEYS, unseen)
+        # Only after the transaction's statements succeeded; a rollback re-inserts next time.
+        self._experiment_keys.update(unseen)
+        return BatchOutcome(
+            req.run_id,
+            req.batch_id,
+            experiment_id,
+            False,
+            n_points,
+            len(req.params),
+            len(req.tags),
+            metric_keys,
+        )
+
+    def _intern(self, conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, int]:
+        missing = [k for k in keys if k not in self._key_ids]
+        if missing:
+            conn.executemany(SQL_KEY_INSERT, [(k,) for k in missing])
+            for kid, key in conn.execute(_in_list(SQL_KEY_SELECT, len(missing)), missing):
+                self._key_ids[key] = kid
+        return self._key_ids
+
+
+# --- PostgreSQL: asyncpg on a pooled connection ------------------------------------------
+
+
+class PostgresBatchWriter:
+    """The same statements on asyncpg; points go in with COPY, the fastest bulk path."""
+
+    def __init__(self, database: Database) -> None:
+        self._engine = database.write_engine
+        self._key_ids: dict[str, int] = {}
+        self._experiment_keys: set[tuple[int, int, str]] = set()
+        self._sql = {
+            name: to_dollar(sql)
+            for name, sql in {
+                "run": SQL_RUN,
+                "claim": SQL_CLAIM_BATCH,
+                "claimed": SQL_CLAIMED_BATCH,
+                "param": SQL_PARAM_INSERT,
+                "tag": SQL_TAG_UPSERT,
+                "key": SQL_KEY_INSERT,
+                "latest": SQL_LATEST_UPSERT,
+                "experiment_keys": SQL_EXPERIMENT_KEYS,
+            }.items()
+        }
+
+    async def close(self) -> None:
+        return None
+
+    async def write(self, request: BatchRequest) -> BatchOutcome:
+        raw = await self._engine.raw_connection()
+        try:
+            conn = raw.driver_connection
+            assert conn is not None
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                outcome = await self._write_in_transaction(conn, request)
+            except BaseException:
+                await tx.rollback()
+                raise
+            if outcome.duplicate:
+                await tx.rollback()
+            else:
+                await tx.commit()
+            return outcome
+        finally:
+            raw.close()
+
+    async def _write_in_transaction(self, conn: Any, req: BatchRequest) -> BatchOutcome:
+        sql = self._sql
+        run_pk, experiment_id = check_run(await conn.fetchrow(sql["run"], req.run_id), req.run_id)
+        n_points = len(req.metrics.keys) if req.metrics else 0
+        if req.batch_id is not None:
+            status = await conn.execute(
+                sql["claim"], run_pk, req.batch_id, req.now_ms, n_points, len(req.params), len(req.tags)
+            )
+            if status.endswith(" 0"):
+                row = await conn.fetchrow(sql["claimed"], run_pk, req.batch_id)
+                return BatchOutcome(req.run_id, req.batch_id, experiment_id, True, *row)
+        new_keys: list[tuple[int, int, str]] = []
+        if req.params:
+            wanted = dedupe_params(req.run_id, req.params)
+            existing = await conn.fetch(
+                to_dollar(_in_list(SQL_PARAMS_EXISTING, len(wanted))), run_pk, *wanted
+            )
+            fresh = check_param_conflicts(req.run_id, wanted, [tuple(r) for r in existing])
+            if fresh:
+                await conn.executemany(sql["param"], [(run_pk, k, v) for k, v in fresh.items()])
+            new_keys += [(experiment_id, KEY_KIND_PARAM, k) for k in wanted]
+        if req.tags:
+            # Sorted by key: concurrent upserts lock rows in one order.
+            await conn.executemany(sql["tag"], sorted((run_pk, k, v) for k, v in dict(req.tags).items()))
+            new_keys += [(experiment_id, KEY_KIND_TAG, k) for k, _ in req.tags]
+        metric_keys: tuple[str, ...] = ()
+        if req.metrics and n_points:
+            m = req.metrics
+            metric_keys = tuple(dict.fromkeys(m.keys))
+            ids = await self._intern(conn, metric_keys)
+            key_ids = [ids[k] for k in m.keys] if len(metric_keys) > 1 else [ids[metric_keys[0]]] * n_points
+            values = nan_to_null(m.values)
+            await conn.copy_records_to_table(
+                "metric_points",
+                records=zip([run_pk] * n_points, key_ids, m.steps, m.timestamps, values, strict=True),
+                columns=["run_pk", "key_id", "step", "timestamp", "value"],
+            )
+            await conn.executemany(
+                sql["latest"], [(run_pk, *row) for row in summarize(key_ids, m.steps, m.timestamps, values)]
+            )
+            new_keys += [(experiment_id, KEY_KIND_METRIC, k) for k in metric_keys]
+        unseen = sorted(k for k in dict.fromkeys(new_keys) if k not in self._experiment_keys)
+        if unseen:
+            await conn.executemany(sql["experiment_keys"], unseen)
+        self._experiment_keys.update(unseen)
+        return BatchOutcome(
+            req.run_id,
+            req.batch_id,
+            experiment_id,
+            False,
+            n_points,
+            len(req.params),
+            len(req.tags),
+            metric_keys,
+        )
+
+    async def _intern(self, conn: Any, keys: Sequence[str]) -> dict[str, int]:
+        missing = sorted(k for k in keys if k not in self._key_ids)
+        if missing:
+            await conn.executemany(self._sql["key"], [(k,) for k in missing])
+            rows = await conn.fetch(to_dollar(_in_list(SQL_KEY_SELECT, len(missing))), *missing)
+            for kid, key in rows:
+                self._key_ids[key] = kid
+        return self._key_ids
+
+
+def open_batch_writer(database: Database) -> BatchWriter:
+    if database.dialect == "sqlite":
+        path = sqlite_path(database.url)
+        assert path is not None
+        return SqliteBatchWriter(str(path))
+    return PostgresBatchWriter(database)
+
+
+__all__ = [
+    "BatchOutcome",
+    "BatchRequest",
+    "BatchWriter",
+    "MetricColumns",
+    "open_batch_writer",
+]

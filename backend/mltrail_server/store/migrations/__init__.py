@@ -1,0 +1,1 @@
+"""Alembic migrations; ``migrate.py`` runs them programmatically at server start."""

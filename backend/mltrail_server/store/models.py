@@ -1,0 +1,192 @@
+"""Tables of the tracking store, one metadata for SQLite and PostgreSQL alike.
+
+Hot tables use integer surrogate keys: runs are exposed by a 32-hex ``id`` but referenced
+internally by ``runs.pk``, and metric keys are interned in ``metric_keys``. An index on
+``(run_pk, key_id, step)`` costs half as much at insert time as one on text columns.
+
+Non-finite metric values: ±Infinity are stored as themselves (both databases keep them);
+NaN is stored as NULL (SQLite binds NaN as NULL anyway, and PostgreSQL would sort NaN above
+every number, breaking range filters). ``value IS NULL`` therefore *means* NaN, and the
+service layer turns it back into NaN; no metric value is ever absent.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Experiment(Base):
+    __tablename__ = "experiments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(500), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    artifact_location: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    deleted_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ExperimentTag(Base):
+    __tablename__ = "experiment_tags"
+
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_experiment_start", "experiment_id", "start_time"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"))
+    name: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16))
+    start_time: Mapped[int] = mapped_column(BigInteger)
+    end_time: Mapped[int | None] = mapped_column(BigInteger)
+    user: Mapped[str | None] = mapped_column(String(250))
+    parent_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    entry_point: Mapped[str | None] = mapped_column(Text)
+    git_commit: Mapped[str | None] = mapped_column(String(64))
+    git_branch: Mapped[str | None] = mapped_column(Text)
+    git_dirty: Mapped[bool | None] = mapped_column(Boolean)
+    git_remote: Mapped[str | None] = mapped_column(Text)
+    environment: Mapped[str | None] = mapped_column(Text)  # JSON text
+    artifact_uri: Mapped[str] = mapped_column(Text)
+    deleted_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RunTag(Base):
+    __tablename__ = "run_tags"
+
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Param(Base):
+    __tablename__ = "params"
+
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class MetricKey(Base):
+    __tablename__ = "metric_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(250), unique=True)
+
+
+class LatestMetric(Base):
+    """Per (run, key): the latest point by (step, timestamp), the extremes and the count.
+
+    Maintained in the same transaction as the points, so search and sort never scan history.
+    """
+
+    __tablename__ = "latest_metrics"
+
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk"), primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("metric_keys.id"), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)  # NULL means NaN
+    step: Mapped[int] = mapped_column(BigInteger)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    min_value: Mapped[float | None] = mapped_column(Float)  # NULL: only NaN seen so far
+    max_value: Mapped[float | None] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(BigInteger)
+
+
+class ExperimentKey(Base):
+    """Distinct param/metric/tag keys per experiment, for the column chooser (kind: 1/2/3)."""
+
+    __tablename__ = "experiment_keys"
+
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), primary_key=True)
+    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+
+
+KEY_KIND_PARAM, KEY_KIND_METRIC, KEY_KIND_TAG = 1, 2, 3
+
+
+class LogBatch(Base):
+    """Batch ids already applied to a run: what makes logBatch idempotent."""
+
+    __tablename__ = "log_batches"
+
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk"), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    metrics_written: Mapped[int] = mapped_column(Integer)
+    params_written: Mapped[int] = mapped_column(Integer)
+    tags_written: Mapped[int] = mapped_column(Integer)
+
+
+class DatasetInput(Base):
+    __tablename__ = "dataset_inputs"
+    __table_args__ = (UniqueConstraint("run_pk", "name", "digest", "context"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk"), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+    digest: Mapped[str] = mapped_column(String(250))
+    source: Mapped[str | None] = mapped_column(Text)
+    source_type: Mapped[str | None] = mapped_column(String(64))
+    schema: Mapped[str | None] = mapped_column(Text)  # JSON text
+    profile: Mapped[str | None] = mapped_column(Text)  # JSON text
+    context: Mapped[str] = mapped_column(String(64), default="")
+
+
+# The full history: a Core table on purpose. Points never become ORM objects; they are
+# written with one executemany per batch and read back as columns.
+metric_points = Table(
+    "metric_points",
+    Base.metadata,
+    Column("run_pk", Integer, nullable=False),
+    Column("key_id", Integer, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("value", Float, nullable=True),  # NULL means NaN
+    Index("ix_metric_points_run_key_step", "run_pk", "key_id", "step"),
+)
+
+# Core handles for set-based statements.
+experiments = Experiment.__table__
+experiment_tags = ExperimentTag.__table__
+runs = Run.__table__
+run_tags = RunTag.__table__
+params = Param.__table__
+metric_keys = MetricKey.__table__
+latest_metrics = LatestMetric.__table__
+experiment_keys = ExperimentKey.__table__
+log_batches = LogBatch.__table__
+dataset_inputs = DatasetInput.__table__

@@ -1,0 +1,35 @@
+"""The `mltrail` command line: one entry point for the server, sync, runs and artifacts.
+
+Each area keeps its commands in its own private module; this file only assembles them, so
+the client's import stays light (the server's stack is imported only by `mltrail server`).
+"""
+
+from __future__ import annotations
+
+import click
+
+from mltrail._cli_server import server
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mltrail")
+def main() -> None:
+    """mltrail: experiment tracking and model registry."""
+
+
+main.add_command(server)
+
+# Tracking commands (sync, experiments, runs) and artifact commands live beside the client
+# code they drive.
+try:  # pragma: no cover - the modules exist once their features land
+    from mltrail._cli_tracking import register as _register_tracking
+
+    _register_tracking(main)
+except ImportError:
+    pass
+try:  # pragma: no cover
+    from mltrail._cli_artifacts import register as _register_artifacts
+
+    _register_artifacts(main)
+except ImportError:
+    pass
