@@ -2,8 +2,8 @@
  * The app shell: the GraphQL client, the router and the page frame. Each route is one feature;
  * the run page (with uPlot) is loaded on demand so the runs table paints sooner.
  */
-import { lazy, Suspense, useMemo } from 'react';
-import { BrowserRouter, Link, Navigate, NavLink, Route, Routes } from 'react-router';
+import { lazy, Suspense, useMemo, type ReactNode } from 'react';
+import { BrowserRouter, Link, Navigate, NavLink, Route, Routes, useLocation } from 'react-router';
 import { Provider } from 'urql';
 import { createMltrailClient } from '../graphql/client';
 import { Loading } from '../components/ui/QueryStates';
@@ -27,7 +27,7 @@ export function App() {
           </nav>
         </header>
         <main className="app-main">
-          <ErrorBoundary>
+          <RouteErrorBoundary>
             <Suspense fallback={<Loading />}>
               <Routes>
                 <Route path="/" element={<Navigate to="/experiments" replace />} />
@@ -37,11 +37,17 @@ export function App() {
                 <Route path="*" element={<NotFound />} />
               </Routes>
             </Suspense>
-          </ErrorBoundary>
+          </RouteErrorBoundary>
         </main>
       </BrowserRouter>
     </Provider>
   );
+}
+
+/** A crash in one page is forgotten when the user navigates elsewhere. */
+function RouteErrorBoundary({ children }: { children: ReactNode }) {
+  const { pathname } = useLocation();
+  return <ErrorBoundary key={pathname}>{children}</ErrorBoundary>;
 }
 
 function NotFound() {
