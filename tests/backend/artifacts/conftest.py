@@ -15,7 +15,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from mltrail_server.artifacts.base import ArtifactStore
 
@@ -118,3 +120,83 @@ async def store_case(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
             "s3", store, f"{artifact_root}/1/0123456789abcdef0123456789abcdef/artifacts", artifact_root, None
         )
         await store.close()
+
+
+# -- the real app, on each store ---------------------------------------------------------------
+
+
+@dataclass
+class ArtifactServer:
+    """The app on one store, an HTTP client through ASGI, and a run to put artifacts in."""
+
+    kind: str
+    app: Any
+    settings: Any
+    http: httpx.AsyncClient
+    run_id: str
+    artifact_uri: str
+
+    async def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
+        response = await self.http.post("/graphql", json={"query": query, "variables": variables})
+        return response.json()
+
+    async def create_run(self) -> tuple[str, str]:
+        payload = await self.graphql(
+            "mutation($e: String!) { createRun(experimentName: $e) { id artifactUri } }", e="artifacts"
+        )
+        assert "errors" not in payload, payload
+        run = payload["data"]["createRun"]
+        return run["id"], run["artifactUri"]
+
+    def local_run_dir(self) -> Path | None:
+        return Path(self.artifact_uri) if self.kind == "local" else None
+
+
+@contextlib.asynccontextmanager
+async def serve_app(settings: Any) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    """The real app with its lifespan running (ASGITransport does not run lifespans)."""
+    from mltrail_server.app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mltrail.test") as http:
+            yield app, http
+
+
+def artifact_settings(
+    kind: str, tmp_path: Path, endpoint: str | None, bucket: str | None, **overrides: Any
+) -> Any:
+    from mltrail_server.config import Settings
+
+    values: dict[str, Any] = {"data_dir": str(tmp_path / "data"), "static_dir": None}
+    if kind == "s3":
+        values.update(artifact_root=f"s3://{bucket}/mltrail", s3_endpoint_url=endpoint)
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(params=["local", "s3"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """What a test module changes in the server's settings (override to change it)."""
+    return {}
+
+
+@pytest.fixture
+async def artifact_server(
+    store_kind: str, tmp_path: Path, request: pytest.FixtureRequest, settings_overrides: dict[str, Any]
+) -> AsyncIterator[ArtifactServer]:
+    endpoint = bucket = None
+    if store_kind == "s3":
+        endpoint = request.getfixturevalue("s3_endpoint")
+        bucket = await create_bucket(endpoint)
+    settings = artifact_settings(store_kind, tmp_path, endpoint, bucket, **settings_overrides)
+    async with serve_app(settings) as (app, http):
+        server = ArtifactServer(store_kind, app, settings, http, "", "")
+        server.run_id, server.artifact_uri = await server.create_run()
+        yield server
