@@ -1,1 +1,101 @@
-"""mltrail client."""
+"""mltrail: track training runs — params, metrics, tags, datasets, artifacts — from Python.
+
+    import mltrail
+
+    mltrail.set_experiment("churn")
+    with mltrail.start_run(name="rf-100") as run:
+        run.log_params({"n_estimators": 100})
+        for step, loss in enumerate(train()):
+            run.log_metric("loss", loss, step=step)   # queued; returns in microseconds
+
+Importing this package is cheap: the HTTP and GraphQL libraries load on first use, and nothing
+of the server is imported.
+"""
+
+from mltrail._client import ActiveRun, MltrailClient
+from mltrail._entities import Dataset, Experiment, LatestMetric, MetricSeries, Run, RunSource
+from mltrail._exceptions import (
+    ApiError,
+    Conflict,
+    InternalError,
+    InvalidArgument,
+    MltrailError,
+    MltrailWarning,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    ServerUnavailable,
+    Unauthenticated,
+)
+from mltrail._fluent import (
+    active_run,
+    end_run,
+    flush,
+    get_client,
+    get_metric_history,
+    get_run,
+    get_tracking_uri,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_figure,
+    log_input,
+    log_inputs,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    search_runs,
+    set_experiment,
+    set_tag,
+    set_tags,
+    set_tracking_uri,
+    start_run,
+)
+
+__all__ = [
+    "ActiveRun",
+    "ApiError",
+    "Conflict",
+    "Dataset",
+    "Experiment",
+    "InternalError",
+    "InvalidArgument",
+    "LatestMetric",
+    "MetricSeries",
+    "MltrailClient",
+    "MltrailError",
+    "MltrailWarning",
+    "NotFound",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "Run",
+    "RunSource",
+    "ServerUnavailable",
+    "Unauthenticated",
+    "active_run",
+    "end_run",
+    "flush",
+    "get_client",
+    "get_metric_history",
+    "get_run",
+    "get_tracking_uri",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_input",
+    "log_inputs",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]

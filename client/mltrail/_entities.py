@@ -1,0 +1,212 @@
+"""Plain, immutable Python objects returned by the client's reads.
+
+They are built from GraphQL results and hold no connection: safe to pickle, compare, keep.
+Metric values come back as floats, with NaN and ±Infinity restored from their wire strings.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def decode_value(value: Any) -> float | None:
+    """A MetricValue from the wire as a float."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _NON_FINITE[value] if value in _NON_FINITE else float(value)
+    return float(value)
+
+
+def _pairs(items: list[dict[str, str]] | None) -> dict[str, str]:
+    return {item["key"]: item["value"] for item in items or ()}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: str | None
+    name: str
+    description: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    created_at: int | None = None
+    updated_at: int | None = None
+    last_activity: int | None = None
+    deleted: bool = False
+    deleted_at: int | None = None
+    artifact_location: str | None = None
+    run_count: int | None = None
+
+    @classmethod
+    def from_graphql(cls, data: dict[str, Any]) -> Experiment:
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            description=data.get("description"),
+            tags=_pairs(data.get("tags")),
+            created_at=data.get("createdAt"),
+            updated_at=data.get("updatedAt"),
+            last_activity=data.get("lastActivity"),
+            deleted=bool(data.get("deleted")),
+            deleted_at=data.get("deletedAt"),
+            artifact_location=data.get("artifactLocation"),
+            run_count=data.get("runCount"),
+        )
+
+
+@dataclass(frozen=True)
+class LatestMetric:
+    """The latest value of a metric (highest step, then latest timestamp) and its extremes."""
+
+    key: str
+    value: float
+    step: int
+    timestamp: int
+    min: float | None = None
+    max: float | None = None
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class RunSource:
+    entry_point: str | None = None
+    git_commit: str | None = None
+    git_branch: str | None = None
+    git_dirty: bool | None = None
+    git_remote: str | None = None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset a run used; `digest` identifies its content (e.g. a hash)."""
+
+    name: str
+    digest: str
+    source: str | None = None
+    source_type: str | None = None
+    schema: Any = None
+    profile: Any = None
+    context: str | None = None
+
+    def to_graphql(self) -> dict[str, Any]:
+        spec = {
+            "name": self.name,
+            "digest": self.digest,
+            "source": self.source,
+            "sourceType": self.source_type,
+            "schema": self.schema,
+            "profile": self.profile,
+            "context": self.context,
+        }
+        return {k: v for k, v in spec.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run as stored on the server. `metrics` maps each key to its latest value."""
+
+    id: str
+    name: str | None
+    experiment_id: str
+    status: str
+    start_time: int | None
+    end_time: int | None = None
+    user: str | None = None
+    parent_id: str | None = None
+    artifact_uri: str | None = None
+    deleted: bool = False
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    latest_metrics: dict[str, LatestMetric] = field(default_factory=dict)
+    inputs: list[Dataset] = field(default_factory=list)
+    source: RunSource | None = None
+    environment: dict[str, Any] | None = None  # filled by get_run; search results leave it None
+
+    @classmethod
+    def from_graphql(cls, data: dict[str, Any]) -> Run:
+        latest = {
+            m["key"]: LatestMetric(
+                key=m["key"],
+                value=decode_value(m["value"]),  # type: ignore[arg-type]
+                step=m["step"],
+                timestamp=m["timestamp"],
+                min=decode_value(m.get("min")),
+                max=decode_value(m.get("max")),
+                count=m.get("count") or 0,
+            )
+            for m in data.get("latestMetrics") or ()
+        }
+        source = data.get("source")
+        return cls(
+            id=data["id"],
+            name=data.get("name"),
+            experiment_id=data.get("experimentId"),  # type: ignore[arg-type]
+            status=data.get("status"),  # type: ignore[arg-type]
+            start_time=data.get("startTime"),
+            end_time=data.get("endTime"),
+            user=data.get("user"),
+            parent_id=data.get("parentId"),
+            artifact_uri=data.get("artifactUri"),
+            deleted=bool(data.get("deleted")),
+            params=_pairs(data.get("params")),
+            tags=_pairs(data.get("tags")),
+            metrics={key: metric.value for key, metric in latest.items()},
+            latest_metrics=latest,
+            inputs=[
+                Dataset(
+                    name=d["name"],
+                    digest=d["digest"],
+                    source=d.get("source"),
+                    source_type=d.get("sourceType"),
+                    schema=d.get("schema"),
+                    profile=d.get("profile"),
+                    context=d.get("context"),
+                )
+                for d in data.get("inputs") or ()
+            ],
+            source=RunSource(
+                entry_point=source.get("entryPoint"),
+                git_commit=source.get("gitCommit"),
+                git_branch=source.get("gitBranch"),
+                git_dirty=source.get("gitDirty"),
+                git_remote=source.get("gitRemote"),
+            )
+            if source
+            else None,
+            environment=data.get("environment"),
+        )
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    """One metric's history, columnar: `steps[i]`, `timestamps[i]`, `values[i]` belong together."""
+
+    run_id: str
+    key: str
+    steps: list[int]
+    timestamps: list[int]
+    values: list[float]
+    downsampled: bool = False
+    total_points: int = 0
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @classmethod
+    def from_graphql(cls, data: dict[str, Any]) -> MetricSeries:
+        values = data.get("values") or []
+        if any(isinstance(v, str) for v in values):
+            values = [decode_value(v) for v in values]
+        return cls(
+            run_id=data["runId"],
+            key=data["key"],
+            steps=list(data.get("steps") or []),
+            timestamps=list(data.get("timestamps") or []),
+            values=[float(v) for v in values],
+            downsampled=bool(data.get("downsampled")),
+            total_points=data.get("totalPoints") or len(values),
+        )
