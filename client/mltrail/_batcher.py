@@ -431,8 +431,12 @@ def _metric_records(
         v = encode_values(v)
         for start in range(0, len(k), max_points):
             end = start + max_points
-            metrics = {"keys": k[start:end], "values": v[start:end], "steps": s[start:end],
-                       "timestamps": t[start:end]}  # fmt: skip
+            metrics = {
+                "keys": k[start:end],
+                "values": v[start:end],
+                "steps": s[start:end],
+                "timestamps": t[start:end],
+            }
             variables = {"runId": run_id, "batchId": uuid.uuid4().hex, "metrics": metrics}
             records.append(make_record("logBatch", variables))
     return records

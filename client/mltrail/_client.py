@@ -185,7 +185,9 @@ class MltrailClient:
         self._execute(doc.RESTORE_EXPERIMENT, {"id": experiment_id})
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
-        self._execute(doc.SET_EXPERIMENT_TAG, {"experimentId": experiment_id, "key": key, "value": str(value)})
+        self._execute(
+            doc.SET_EXPERIMENT_TAG, {"experimentId": experiment_id, "key": key, "value": str(value)}
+        )
 
     # -- runs -------------------------------------------------------------------------------
 
@@ -319,7 +321,11 @@ class MltrailClient:
     ) -> list[MetricSeries]:
         data = self._execute(
             doc.METRIC_HISTORIES,
-            {"runIds": list(run_ids), "keys": list(keys) if keys is not None else None, "maxPoints": max_points},
+            {
+                "runIds": list(run_ids),
+                "keys": list(keys) if keys is not None else None,
+                "maxPoints": max_points,
+            },
         )
         return [MetricSeries.from_graphql(series) for series in data["metricHistories"]]
 
@@ -329,7 +335,11 @@ class MltrailClient:
     def set_terminated(self, run_id: str, status: str = "FINISHED", end_time: int | None = None) -> None:
         """Mark a run ended; queued behind everything logged to it, so it lands last."""
         status = _check_status(status)
-        variables = {"id": run_id, "status": status, "endTime": end_time if end_time is not None else _now_ms()}
+        variables = {
+            "id": run_id,
+            "status": status,
+            "endTime": end_time if end_time is not None else _now_ms(),
+        }
         self.batcher.submit("updateRun", variables)
 
     def delete_run(self, run_id: str) -> None:
@@ -378,7 +388,9 @@ class MltrailClient:
         for key, value in tags.items():
             add(run_id, key, value)
 
-    def log_input(self, run_id: str, dataset: Dataset | Mapping[str, Any], context: str | None = None) -> None:
+    def log_input(
+        self, run_id: str, dataset: Dataset | Mapping[str, Any], context: str | None = None
+    ) -> None:
         self.log_inputs(run_id, [dataset], context=context)
 
     def log_inputs(
@@ -395,12 +407,16 @@ class MltrailClient:
 
     # -- artifacts (files, synchronous; implemented in mltrail._artifacts) --------------------
 
-    def log_artifact(self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    def log_artifact(
+        self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
         from mltrail._artifacts import upload_file
 
         upload_file(self.tracking_uri, run_id, local_path, artifact_path)
 
-    def log_artifacts(self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    def log_artifacts(
+        self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
         from mltrail._artifacts import upload_dir
 
         upload_dir(self.tracking_uri, run_id, local_dir, artifact_path)
@@ -551,10 +567,14 @@ class ActiveRun:
     def flush(self, timeout: float | None = None) -> bool:
         return self.client.flush(timeout)
 
-    def log_metric(self, key: str, value: float, step: int | None = None, timestamp: int | None = None) -> None:
+    def log_metric(
+        self, key: str, value: float, step: int | None = None, timestamp: int | None = None
+    ) -> None:
         self._add_metric(self.id, key, value, step, timestamp)
 
-    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None) -> None:
+    def log_metrics(
+        self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
+    ) -> None:
         self.client.log_metrics(self.id, metrics, step, timestamp)
 
     def log_param(self, key: str, value: Any) -> None:

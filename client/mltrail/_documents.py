@@ -57,9 +57,7 @@ SET_EXPERIMENT_TAG = (
     "{ setTag(experimentId: $experimentId, key: $key, value: $value) { key value } }"
 )
 
-GET_RUN = (
-    "query GetRun($id: ID!) { run(id: $id) { ...RunFields environment } }" + RUN_FIELDS
-)
+GET_RUN = "query GetRun($id: ID!) { run(id: $id) { ...RunFields environment } }" + RUN_FIELDS
 SEARCH_RUNS = (
     """
 query SearchRuns($experimentIds: [ID!], $filter: String, $orderBy: [String!], $first: Int,
@@ -111,9 +109,7 @@ mutation LogInputs($runId: ID!, $datasets: [DatasetSpec!]!) {
 
 DELETE_RUN = "mutation DeleteRun($id: ID!) { deleteRun(id: $id) { id deleted } }"
 RESTORE_RUN = "mutation RestoreRun($id: ID!) { restoreRun(id: $id) { id deleted } }"
-DELETE_RUN_TAG = (
-    "mutation DeleteRunTag($runId: ID!, $key: String!) { deleteTag(runId: $runId, key: $key) }"
-)
+DELETE_RUN_TAG = "mutation DeleteRunTag($runId: ID!, $key: String!) { deleteTag(runId: $runId, key: $key) }"
 
 # Operations the spool may hold, by the name stored in each record.
 QUEUED_OPERATIONS = {

@@ -23,7 +23,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 
 def capture_enabled() -> bool:
-    return os.environ.get("MLTRAIL_CAPTURE_ENVIRONMENT", "1").strip().lower() not in ("0", "false", "no", "off")
+    return os.environ.get("MLTRAIL_CAPTURE_ENVIRONMENT", "1").strip().lower() not in (
+        "0",
+        "false",
+        "no",
+        "off",
+    )
 
 
 @functools.cache

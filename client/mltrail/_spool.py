@@ -84,9 +84,7 @@ class Record(NamedTuple):
 def make_record(operation: str, variables: dict[str, Any]) -> Record:
     metrics = variables.get("metrics") or {}
     weight = (
-        len(metrics.get("keys") or ())
-        + len(variables.get("params") or ())
-        + len(variables.get("tags") or ())
+        len(metrics.get("keys") or ()) + len(variables.get("params") or ()) + len(variables.get("tags") or ())
     )
     payload = json.dumps(variables, separators=(",", ":"), allow_nan=False).encode()
     return Record(operation, payload, weight or 1)
@@ -212,12 +210,12 @@ class Spool:
         last_end = self._cache[-1][0] if self._cache else self._done_offset
         self._cached_all = last_end >= self._write_offset
 
-    def _read_records(
-        self, start: int, stop: int, *, limit: int | None
-    ) -> Iterator[tuple[int, Record]]:
+    def _read_records(self, start: int, stop: int, *, limit: int | None) -> Iterator[tuple[int, Record]]:
         offset, weight, buffer = start, 0, b""
         while offset + len(buffer) < stop:
-            chunk = os.pread(self._read_fd, min(_READ_CHUNK, stop - offset - len(buffer)), offset + len(buffer))
+            chunk = os.pread(
+                self._read_fd, min(_READ_CHUNK, stop - offset - len(buffer)), offset + len(buffer)
+            )
             if not chunk:
                 return
             buffer += chunk
