@@ -142,8 +142,6 @@ def _artifact_routes() -> list[BaseRoute]:
     return list(artifacts.routes)
 
 
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     telemetry = prometheus.Telemetry()

@@ -33,3 +33,7 @@ try:  # pragma: no cover
     _register_artifacts(main)
 except ImportError:
     pass
+
+
+if __name__ == "__main__":
+    main()

@@ -22,7 +22,7 @@ from mltrail_server.errors import MltrailError
 
 log = logging.getLogger("mltrail.graphql")
 
-_LIMIT_MARKERS = ("exceeds maximum operation depth", "maximum number of aliases", "maximum token")
+_LIMIT_MARKERS = ("exceeds maximum operation depth", "aliases found", "token limit", "maximum token")
 
 
 def classify(error: GraphQLError) -> tuple[str, str]:
@@ -38,31 +38,33 @@ def classify(error: GraphQLError) -> tuple[str, str]:
     return "INTERNAL", "internal error; the server log has the details"
 
 
-def with_code(error: GraphQLError) -> GraphQLError:
+def apply_code(error: GraphQLError) -> None:
+    """Set the code and the client-facing message on the error object itself.
+
+    In place, because strawberry may already hold the same error objects in the result it
+    returns (pre-execution errors are returned from inside the operation hook).
+    """
+    if error.extensions and "code" in error.extensions:
+        return
     code, message = classify(error)
-    return GraphQLError(
-        message=message,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=None,
-        extensions={**(error.extensions or {}), "code": code},
-    )
+    error.message = message
+    error.extensions = {**(error.extensions or {}), "code": code}
 
 
 class ErrorCodes(SchemaExtension):
     """Sets ``extensions.code`` on every error and masks unexpected ones."""
 
     def on_operation(self) -> Any:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if errors:
-            result.errors = [with_code(e) for e in errors]  # type: ignore[union-attr]
-        pre = getattr(self.execution_context, "pre_execution_errors", None)
-        if pre:
-            self.execution_context.pre_execution_errors = [with_code(e) for e in pre]
+        try:
+            yield
+        except GraphQLError as error:
+            # A syntax error leaves this hook as an exception (then becomes the result).
+            apply_code(error)
+            raise
+        else:
+            ctx = self.execution_context
+            for error in (getattr(ctx.result, "errors", None) or []) + (ctx.pre_execution_errors or []):
+                apply_code(error)
 
 
 class RequestScope(SchemaExtension):

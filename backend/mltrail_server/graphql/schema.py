@@ -45,12 +45,13 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions=[
             RequestScope,
             ErrorCodes,
-            QueryDepthLimiter(max_depth=settings.max_query_depth),
-            MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-            MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             # Clients send data as variables, so documents repeat: parse and validate once.
-            ParserCache(maxsize=256),
-            ValidationCache(maxsize=256),
+            # (The LRU caches live at module level, shared by every request.)
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
         ],
     )
 

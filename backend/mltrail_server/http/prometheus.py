@@ -23,7 +23,10 @@ class Telemetry:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "mltrail_http_requests", "HTTP requests served", ["route", "method", "status"], registry=self.registry
+            "mltrail_http_requests",
+            "HTTP requests served",
+            ["route", "method", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
             "mltrail_http_request_seconds",

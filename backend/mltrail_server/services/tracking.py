@@ -539,7 +539,7 @@ async def metric_histories(
         columns: dict[tuple[int, int], tuple[list[int], list[int], list[float | None]]] = defaultdict(
             lambda: ([], [], [])
         )
-        for run_pk, key_id, step, ts, value in (await session.execute(query)).tuples():
+        for run_pk, key_id, step, ts, value in await session.execute(query):
             col = columns[(run_pk, key_id)]
             col[0].append(step)
             col[1].append(ts)
@@ -607,17 +607,17 @@ async def _downsample(
         # holds the extreme: one pass over the index range per extreme.
         for agg in (func.min, func.max):
             q = select(mp.c.step, mp.c.timestamp, agg(mp.c.value)).where(*where).group_by(bucket)
-            for row in (await session.execute(q)).tuples():
+            for row in await session.execute(q):
                 points[(row[0], row[1], row[2])] = None
     else:
         inner = select(mp.c.step, mp.c.timestamp, mp.c.value, bucket).where(*where).subquery()
         for order in (inner.c.value.asc().nulls_last(), inner.c.value.desc().nulls_last()):
             q = (
                 select(inner.c.step, inner.c.timestamp, inner.c.value)
-                .distinct(inner.c.bucket)
+                .ext(postgresql.distinct_on(inner.c.bucket))
                 .order_by(inner.c.bucket, order)
             )
-            for row in (await session.execute(q)).tuples():
+            for row in await session.execute(q):
                 points[(row[0], row[1], row[2])] = None
     for order in ((mp.c.step.asc(), mp.c.timestamp.asc()), (mp.c.step.desc(), mp.c.timestamp.desc())):
         edge = (
@@ -759,7 +759,7 @@ async def params_by_run(session: AsyncSession, *, run_pks: Sequence[int]) -> dic
         .order_by(m.params.c.key)
     )
     out: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for run_pk, key, value in rows.tuples():
+    for run_pk, key, value in rows:
         out[run_pk].append((key, value))
     return out
 
@@ -771,7 +771,7 @@ async def tags_by_run(session: AsyncSession, *, run_pks: Sequence[int]) -> dict[
         .order_by(m.run_tags.c.key)
     )
     out: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for run_pk, key, value in rows.tuples():
+    for run_pk, key, value in rows:
         out[run_pk].append((key, value))
     return out
 
@@ -807,7 +807,7 @@ async def latest_metrics_by_run(
         .order_by(mk.c.key)
     )
     out: dict[int, list[LatestMetricData]] = defaultdict(list)
-    for run_pk, *rest in rows.tuples():
+    for run_pk, *rest in rows:
         out[run_pk].append(LatestMetricData(*rest))
     return out
 
@@ -852,7 +852,7 @@ async def experiment_tags_by_id(
         select(t.c.experiment_id, t.c.key, t.c.value).where(t.c.experiment_id.in_(ids)).order_by(t.c.key)
     )
     out: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for eid, key, value in rows.tuples():
+    for eid, key, value in rows:
         out[eid].append((key, value))
     return out
 
@@ -874,7 +874,7 @@ async def experiment_stats_by_id(session: AsyncSession, *, ids: Sequence[int]) -
         .where(r.c.experiment_id.in_(ids), r.c.deleted_at.is_(None))
         .group_by(r.c.experiment_id)
     )
-    return {eid: ExperimentStats(n, last) for eid, n, last in rows.tuples()}
+    return {eid: ExperimentStats(n, last) for eid, n, last in rows}
 
 
 async def experiment_keys_by_id(
@@ -886,6 +886,6 @@ async def experiment_keys_by_id(
         select(k.c.experiment_id, k.c.kind, k.c.key).where(k.c.experiment_id.in_(ids)).order_by(k.c.key)
     )
     out: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for eid, kind, key in rows.tuples():
+    for eid, kind, key in rows:
         out[eid][kind].append(key)
     return out

@@ -84,7 +84,9 @@ class ExperimentConnection(ConnectionBase):
         return cls(
             edges=[ExperimentEdge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
             nodes=nodes,
-            page_info=PageInfo(end_cursor=page.cursors[-1] if page.cursors else None, has_next_page=page.has_next),
+            page_info=PageInfo(
+                end_cursor=page.cursors[-1] if page.cursors else None, has_next_page=page.has_next
+            ),
             _page=page,
         )
 

@@ -51,7 +51,9 @@ class RunMutation:
             )
         return Run.from_model(run)
 
-    @strawberry.mutation(description="Set status, end time or name. A terminal status sets endTime if missing.")
+    @strawberry.mutation(
+        description="Set status, end time or name. A terminal status sets endTime if missing."
+    )
     async def update_run(
         self,
         info: Info,
@@ -83,7 +85,9 @@ class RunMutation:
             run = await tracking.set_run_deleted(session, run_id=id, deleted=False)
         return Run.from_model(run)
 
-    @strawberry.mutation(description="Set a tag on a run or an experiment (exactly one of runId, experimentId).")
+    @strawberry.mutation(
+        description="Set a tag on a run or an experiment (exactly one of runId, experimentId)."
+    )
     async def set_tag(
         self,
         info: Info,
@@ -115,9 +119,13 @@ class RunMutation:
             await tracking.delete_tag(session, run_id=run_id, experiment_id=experiment_id, key=key)
         return True
 
-    @strawberry.mutation(description="Link datasets to a run; the same (name, digest, context) again is a no-op.")
+    @strawberry.mutation(
+        description="Link datasets to a run; the same (name, digest, context) again is a no-op."
+    )
     async def log_inputs(self, info: Info, run_id: strawberry.ID, datasets: list[DatasetSpec]) -> Run:
         specs = [tracking.DatasetSpec(**vars(d)) for d in datasets]
         async with info.context.transaction() as session:
-            run = await tracking.log_inputs(session, settings=info.context.settings, run_id=run_id, datasets=specs)
+            run = await tracking.log_inputs(
+                session, settings=info.context.settings, run_id=run_id, datasets=specs
+            )
         return Run.from_model(run)

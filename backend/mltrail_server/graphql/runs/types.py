@@ -158,7 +158,9 @@ class Run:
 
     @strawberry.field
     async def experiment(self, info: Info) -> Experiment:
-        return Experiment.from_model(await info.context.loaders.experiment_by_id.load(self.model.experiment_id))
+        return Experiment.from_model(
+            await info.context.loaders.experiment_by_id.load(self.model.experiment_id)
+        )
 
     @strawberry.field
     async def parent(self, info: Info) -> Run | None:
@@ -173,7 +175,9 @@ class Run:
 
     @strawberry.field
     async def params(self, info: Info) -> list[Param]:
-        return [Param(key=k, value=v) for k, v in await info.context.loaders.params_by_run.load(self.model.pk)]
+        return [
+            Param(key=k, value=v) for k, v in await info.context.loaders.params_by_run.load(self.model.pk)
+        ]
 
     @strawberry.field
     async def tags(self, info: Info) -> list[Tag]:
@@ -231,7 +235,9 @@ class RunConnection(ConnectionBase):
         return cls(
             edges=[RunEdge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
             nodes=nodes,
-            page_info=PageInfo(end_cursor=page.cursors[-1] if page.cursors else None, has_next_page=page.has_next),
+            page_info=PageInfo(
+                end_cursor=page.cursors[-1] if page.cursors else None, has_next_page=page.has_next
+            ),
             _page=page,
         )
 

@@ -1,0 +1,53 @@
+"""Sixteen clients logging to one run at once, through a real server on a real port."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from helpers import HISTORIES, LOG_BATCH, metrics
+
+CLIENTS, BATCHES, POINTS = 16, 4, 500
+
+
+async def test_concurrent_batches_to_one_run_store_every_point_once(live_server):
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=120) as http:
+
+        async def call(query, variables):
+            body = (await http.post("/graphql", json={"query": query, "variables": variables})).json()
+            assert not body.get("errors"), body["errors"]
+            return body["data"]
+
+        eid = (await call('mutation { createExperiment(name: "conc") { id } }', {}))["createExperiment"]["id"]
+        rid = (await call("mutation($e: ID!) { createRun(experimentId: $e) { id } }", {"e": eid}))[
+            "createRun"
+        ]["id"]
+
+        async def client(c: int) -> None:
+            for b in range(BATCHES):
+                start = (c * BATCHES + b) * POINTS
+                batch = metrics("loss", [float(start + i) for i in range(POINTS)], start_step=start)
+                # Every batch is sent twice (a retry after a lost answer): stored once.
+                for _ in range(2):
+                    await call(LOG_BATCH, {"runId": rid, "batchId": f"c{c}-b{b}", "metrics": batch})
+
+        await asyncio.gather(*(client(c) for c in range(CLIENTS)))
+        series = (await call(HISTORIES, {"runIds": [rid]}))["metricHistories"][0]
+        total = CLIENTS * BATCHES * POINTS
+        assert series["totalPoints"] == total
+        assert series["steps"] == list(range(total))
+        run = await call(
+            "query($r: ID!) { run(id: $r) { latestMetrics { value step count min max } } }", {"r": rid}
+        )
+        assert run["run"]["latestMetrics"] == [
+            {
+                "value": float(total - 1),
+                "step": total - 1,
+                "count": total,
+                "min": 0.0,
+                "max": float(total - 1),
+            }
+        ]
+        log = live_server.log_path.read_text()
+        assert "database is locked" not in log

@@ -1,0 +1,94 @@
+"""metricHistories: many runs and keys in one call, columnar, downsampled on request."""
+
+from __future__ import annotations
+
+import math
+
+from helpers import HISTORIES, LOG_BATCH, new_experiment, new_run
+
+
+async def test_many_runs_and_keys_in_one_call(gql):
+    eid = await new_experiment(gql)
+    runs = [await new_run(gql, eid) for _ in range(3)]
+    for i, rid in enumerate(runs):
+        await gql.ok(
+            LOG_BATCH,
+            {
+                "runId": rid,
+                "metrics": {
+                    "keys": ["a"] * 5 + ["b"] * 5,
+                    "values": [float(i * 10 + j) for j in range(10)],
+                    "steps": list(range(5)) * 2,
+                    "timestamps": list(range(10)),
+                },
+            },
+        )
+    series = (await gql.ok(HISTORIES, {"runIds": runs, "keys": ["b"]}))["metricHistories"]
+    assert [(s["runId"], s["key"]) for s in series] == [(r, "b") for r in runs]
+    assert series[2]["values"] == [25.0, 26.0, 27.0, 28.0, 29.0] and series[2]["steps"] == [0, 1, 2, 3, 4]
+    assert all(not s["downsampled"] and s["totalPoints"] == 5 for s in series)
+    everything = (await gql.ok(HISTORIES, {"runIds": runs[:1]}))["metricHistories"]
+    assert [s["key"] for s in everything] == ["a", "b"]
+
+
+async def test_unknown_run_is_not_found(gql):
+    await gql.error(HISTORIES, {"runIds": ["0" * 32]}, code="NOT_FOUND")
+
+
+async def test_downsampling_keeps_edges_and_extremes(gql):
+    rid = await new_run(gql, await new_experiment(gql))
+    n = 5000
+    values = [math.sin(i / 50.0) for i in range(n)]
+    values[1234] = 50.0  # a one-step spike a chart must not lose
+    values[4321] = -50.0
+    await gql.ok(
+        LOG_BATCH,
+        {
+            "runId": rid,
+            "metrics": {
+                "keys": ["s"] * n,
+                "values": values,
+                "steps": list(range(n)),
+                "timestamps": list(range(n)),
+            },
+        },
+    )
+    series = (await gql.ok(HISTORIES, {"runIds": [rid], "maxPoints": 200}))["metricHistories"][0]
+    assert series["downsampled"] is True and series["totalPoints"] == n
+    assert len(series["steps"]) <= 200
+    assert series["steps"][0] == 0 and series["steps"][-1] == n - 1
+    assert series["steps"] == sorted(series["steps"])
+    assert 50.0 in series["values"] and -50.0 in series["values"]
+    assert series["steps"][series["values"].index(50.0)] == 1234
+
+
+async def test_step_range_zooms_in(gql):
+    rid = await new_run(gql, await new_experiment(gql))
+    n = 1000
+    await gql.ok(
+        LOG_BATCH,
+        {
+            "runId": rid,
+            "metrics": {
+                "keys": ["z"] * n,
+                "values": [float(i) for i in range(n)],
+                "steps": list(range(n)),
+                "timestamps": list(range(n)),
+            },
+        },
+    )
+    zoom = (await gql.ok(HISTORIES, {"runIds": [rid], "minStep": 100, "maxStep": 149, "maxPoints": 100}))[
+        "metricHistories"
+    ][0]
+    assert (
+        zoom["downsampled"] is False and zoom["steps"] == list(range(100, 150)) and zoom["totalPoints"] == 50
+    )
+    coarse = (await gql.ok(HISTORIES, {"runIds": [rid], "minStep": 100, "maxStep": 899, "maxPoints": 50}))[
+        "metricHistories"
+    ][0]
+    assert coarse["downsampled"] and coarse["steps"][0] == 100 and coarse["steps"][-1] == 899
+
+
+async def test_too_small_max_points_is_invalid(gql):
+    rid = await new_run(gql, await new_experiment(gql))
+    await gql.error(HISTORIES, {"runIds": [rid], "maxPoints": 1}, code="INVALID_ARGUMENT")

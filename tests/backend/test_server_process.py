@@ -1,0 +1,42 @@
+"""`mltrail server` as users run it: real processes, real ports, several workers."""
+
+from __future__ import annotations
+
+import httpx
+
+from conftest import make_live_server
+
+
+def test_two_workers_share_one_migrated_database(settings, tmp_path):
+    server = make_live_server(settings, tmp_path, workers=2)
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            created = http.post(
+                "/graphql", json={"query": 'mutation { createExperiment(name: "w") { id } }'}
+            ).json()
+            assert "errors" not in created, created
+            pids = set()
+            for _ in range(40):
+                body = http.post("/graphql", json={"query": "{ experiments { totalCount } }"}).json()
+                assert body["data"]["experiments"]["totalCount"] == 1
+                pids.add(http.get("/healthz").status_code)
+            assert pids == {200}
+    finally:
+        server.stop()
+    log = server.log_path.read_text()
+    assert "Traceback" not in log, log
+
+
+def test_server_refuses_bad_store_uri(settings, tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mltrail.cli", "server", "--backend-store-uri", "mysql://x/y", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "backend store URI" in (result.stderr + result.stdout)

@@ -1,0 +1,278 @@
+"""Fixtures shared by every suite: settings → app → client, on SQLite and PostgreSQL.
+
+PostgreSQL: the server on 127.0.0.1:5432 (or ``MLTRAIL_TEST_POSTGRES_URL``, an
+``postgresql+asyncpg://`` URL of a database we may create databases from). Each test gets a
+fresh database, dropped afterwards. When the server is unreachable the PostgreSQL half of the
+suite fails under CI (``CI=true``) and is skipped elsewhere, with a message saying how to
+enable it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from mltrail_server.app import create_app
+from mltrail_server.config import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+async def postgres_admin_url() -> str | None:
+    """An asyncpg URL of a reachable PostgreSQL server, or None."""
+    explicit = os.environ.get("MLTRAIL_TEST_POSTGRES_URL")
+    candidates = (
+        [explicit]
+        if explicit
+        else [
+            "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+            "postgresql+asyncpg://root@127.0.0.1:5432/test",
+        ]
+    )
+    for url in candidates:
+        if await _postgres_answers(url):
+            return url
+    return None
+
+
+async def _postgres_answers(url: str) -> bool:
+    import asyncpg
+
+    parsed = make_url(url)
+    try:
+        conn = await asyncpg.connect(
+            host=parsed.host,
+            port=parsed.port or 5432,
+            user=parsed.username,
+            password=parsed.password,
+            database=parsed.database,
+            timeout=3,
+        )
+    except Exception:
+        return False
+    await conn.close()
+    return True
+
+
+_PG_URL: list[str | None] = []
+
+
+async def require_postgres() -> str:
+    if not _PG_URL:
+        _PG_URL.append(await postgres_admin_url())
+    url = _PG_URL[0]
+    if url is None:
+        message = (
+            "PostgreSQL is not reachable on 127.0.0.1:5432: start it "
+            "(pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) "
+            "or set MLTRAIL_TEST_POSTGRES_URL=postgresql+asyncpg://USER@HOST:PORT/DB"
+        )
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+async def create_database(admin_url: str) -> str:
+    """Create a fresh, uniquely named database; return its URL."""
+    import asyncpg
+
+    parsed = make_url(admin_url)
+    name = f"mltrail_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(admin_url: str, url: str) -> None:
+    import asyncpg
+
+    parsed = make_url(admin_url)
+    name = make_url(url).database
+    conn = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+async def database_url(db_backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    if db_backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'mltrail.db'}"
+        return
+    admin = await require_postgres()
+    url = await create_database(admin)
+    try:
+        yield url
+    finally:
+        await drop_database(admin, url)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=str(tmp_path / "data"),
+        backend_store_uri=database_url,
+        artifact_root=str(tmp_path / "artifacts"),
+        static_dir=None,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    # ASGITransport does not run the lifespan; run it here so the app owns its resources.
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+class GraphQLClient:
+    """Posts GraphQL documents; ``ok`` asserts success, ``error`` asserts one error and its code."""
+
+    def __init__(self, http: httpx.AsyncClient, path: str = "/graphql") -> None:
+        self.http = http
+        self.path = path
+
+    async def raw(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.http.post(self.path, json={"query": query, "variables": variables or {}})
+        assert response.headers["content-type"].startswith("application/json"), response.text
+        return response.json()
+
+    async def ok(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = await self.raw(query, variables)
+        assert not body.get("errors"), body["errors"]
+        return body["data"]
+
+    async def error(self, query: str, variables: dict[str, Any] | None = None, *, code: str) -> str:
+        body = await self.raw(query, variables)
+        errors = body.get("errors")
+        assert errors, f"expected a {code} error, got {body}"
+        assert errors[0]["extensions"]["code"] == code, errors
+        assert "Traceback" not in errors[0]["message"]
+        return errors[0]["message"]
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(client)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    """A real ``mltrail server`` process on a real port."""
+
+    url: str
+    port: int
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-4000:]}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not become ready:\n{self.log_path.read_text()[-4000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def make_live_server(settings: Settings, tmp_path: Path, *, workers: int = 1) -> LiveServer:
+    port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "mltrail.cli",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--data-dir",
+        settings.data_dir,
+        "--backend-store-uri",
+        settings.database_url,
+        "--artifact-root",
+        settings.resolved_artifact_root,
+        "--log-level",
+        "warning",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLTRAIL_")}
+    return LiveServer(f"http://127.0.0.1:{port}", port, args, env, tmp_path / f"server-{port}.log")
+
+
+@pytest.fixture
+def live_server(settings: Settings, tmp_path: Path) -> Iterator[LiveServer]:
+    """``mltrail server`` in a subprocess, on SQLite and on PostgreSQL (via ``settings``)."""
+    server = make_live_server(settings, tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
