@@ -1,0 +1,64 @@
+# The two promises of the README: `make run` and `make test`, on a fresh machine.
+# Everything they need is installed here, idempotently; stamps make a second call quick.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+NPM    ?= npm
+
+SPA_SOURCES := $(shell find frontend/src frontend/e2e -type f 2>/dev/null) \
+               frontend/index.html frontend/vite.config.ts frontend/codegen.ts \
+               frontend/tsconfig.json frontend/tsconfig.app.json frontend/package.json schema.graphql
+
+.PHONY: run test test-python test-frontend setup setup-dev spa schema lint clean
+
+run: setup spa
+	$(BIN)/mltrail server
+
+test: setup-dev spa
+	$(MAKE) test-python test-frontend
+
+test-python: setup-dev
+	$(BIN)/pytest
+
+test-frontend: spa
+	cd frontend && $(NPM) test
+	cd frontend && MLTRAIL_BIN=$(CURDIR)/$(BIN)/mltrail $(NPM) run test:e2e
+
+setup: $(VENV)/.server-installed
+setup-dev: $(VENV)/.dev-installed
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mltrail needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Two steps on purpose: with the server's pins (aiobotocore → botocore) already installed,
+# pip resolves the dev extra (moto) without backtracking through old boto3 releases.
+$(VENV)/.server-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[server,postgres,s3,redis]"
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml $(VENV)/.server-installed
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+spa: frontend/dist/index.html
+
+# Rebuilt when any source, the schema or a dependency changed.
+frontend/dist/index.html: $(SPA_SOURCES) frontend/node_modules/.package-lock.json
+	cd frontend && $(NPM) run build
+	touch $@
+
+schema: setup
+	$(BIN)/python -m mltrail_server.graphql.export > schema.graphql
+
+lint: setup-dev
+	$(BIN)/ruff check backend client tests bench
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/dist
