@@ -19,12 +19,9 @@ __all__ = ["ArtifactInfo", "download", "list_artifacts"]
 
 
 def _tracking_uri() -> str:
-    try:
-        from mltrail._client import get_tracking_uri
-    except ImportError:  # pragma: no cover - the configured client lands separately
-        from mltrail._transport import DEFAULT_TRACKING_URI
+    # The URI set with mltrail.set_tracking_uri, else MLTRAIL_TRACKING_URI, else the default.
+    from mltrail._fluent import get_tracking_uri
 
-        return os.environ.get("MLTRAIL_TRACKING_URI") or DEFAULT_TRACKING_URI
     return get_tracking_uri()
 
 

@@ -23,14 +23,15 @@ from __future__ import annotations
 import re
 from email.utils import formatdate
 
-from mltrail_server.artifacts.base import ArtifactEntry, ArtifactStore
-from mltrail_server.config import Settings
-from mltrail_server.errors import InvalidArgument, MltrailError, ResourceExhausted
-from mltrail_server.services import artifacts as artifact_service
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from mltrail_server.artifacts.base import ArtifactEntry, ArtifactStore
+from mltrail_server.config import Settings
+from mltrail_server.errors import InvalidArgument, MltrailError, ResourceExhausted
+from mltrail_server.services import artifacts as artifact_service
 
 PRESIGNED_URL_TTL_SECONDS = 3600
 PRESIGN_PROBE_HEADER = "x-mltrail-presign"
@@ -126,12 +127,13 @@ async def get_artifact(request: Request) -> Response:
         path = artifact_service.normalize_artifact_path(request.path_params["path"], allow_root=False)
         run_root = await _run_root(request, run_id, for_write=False)
         settings, store, _ = _state(request)
-        if settings.artifact_mode == "direct":
-            url = await store.presigned_get(run_root, path, expires_in=PRESIGNED_URL_TTL_SECONDS)
-            return RedirectResponse(url, status_code=307)
+        # Also in direct mode: a missing file or a directory gets our 404/400, not S3's XML.
         entry = await artifact_service.stat_artifact(store, artifact_uri=run_root, path=path)
         if entry.is_dir:
             raise InvalidArgument(f"artifact {path!r} is a directory; list it with Run.artifacts(path:)")
+        if settings.artifact_mode == "direct":
+            url = await store.presigned_get(run_root, path, expires_in=PRESIGNED_URL_TTL_SECONDS)
+            return RedirectResponse(url, status_code=307, headers={ARTIFACT_MODE_HEADER: "direct"})
     except MltrailError as exc:
         return error_response(exc)
 
