@@ -1,0 +1,313 @@
+"""Every client call against a real server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+import mltrail
+from mltrail import MltrailClient
+
+from .conftest import ServerProcess
+
+
+def test_experiments_create_get_search_delete(client: MltrailClient, experiment_name: str) -> None:
+    created = client.create_experiment(experiment_name, description="d", tags={"team": "vision"})
+    assert created.id and created.name == experiment_name and created.tags == {"team": "vision"}
+    assert client.get_experiment(created.id) == created
+    assert client.get_experiment_by_name(experiment_name) == created
+    assert client.get_experiment_by_name(experiment_name + "-missing") is None
+    assert client.get_or_create_experiment(experiment_name).id == created.id
+    with pytest.raises(mltrail.Conflict) as conflict:
+        client.create_experiment(experiment_name)
+    assert conflict.value.code == "CONFLICT" and experiment_name in str(conflict.value)
+    assert experiment_name in [e.name for e in client.search_experiments()]
+
+    client.delete_experiment(created.id)
+    assert experiment_name not in [e.name for e in client.search_experiments()]
+    assert experiment_name in [e.name for e in client.search_experiments(include_deleted=True)]
+    client.restore_experiment(created.id)
+    assert experiment_name in [e.name for e in client.search_experiments()]
+
+
+def test_server_errors_become_typed_exceptions(client: MltrailClient) -> None:
+    with pytest.raises(mltrail.NotFound) as missing:
+        client.get_run("0" * 32)
+    assert missing.value.code == "NOT_FOUND" and "0" * 32 in str(missing.value)
+    with pytest.raises(mltrail.NotFound):
+        client.get_experiment("999999")
+    with pytest.raises(mltrail.InvalidArgument) as bad_filter:
+        client.search_runs(filter="metrics.acc >")
+    assert "column" in str(bad_filter.value)  # the server says where the filter broke
+
+
+def test_an_unreachable_server_raises_server_unavailable(spool_dir: Path) -> None:
+    from .conftest import free_port
+
+    with MltrailClient(f"http://127.0.0.1:{free_port()}", spool_dir=spool_dir) as offline:
+        with pytest.raises(mltrail.ServerUnavailable):
+            offline.get_run("0" * 32)
+
+
+def test_a_run_logs_params_metrics_tags_and_datasets(client: MltrailClient, experiment_name: str) -> None:
+    with client.start_run(experiment_name=experiment_name, run_name="rf-100", tags={"team": "a"}) as run:
+        run.log_param("n_estimators", 100)
+        run.log_params({"max_depth": 5, "criterion": "gini"})
+        for step in range(50):
+            run.log_metric("loss", 1.0 / (step + 1), step=step, timestamp=1_700_000_000_000 + step)
+        run.log_metrics({"acc": 0.9, "f1": 0.8}, step=49)
+        run.log_metric("weird", math.nan, step=0)
+        run.log_metric("weird", math.inf, step=1)
+        run.log_metric("weird", -math.inf, step=2)
+        run.log_metric("big_step", 1.0, step=2**62, timestamp=2**61)
+        run.set_tag("stage", "dev")
+        run.set_tags({"stage": "prod", "owner": "me"})
+        run.log_input(mltrail.Dataset(name="train", digest="abc123", source="s3://b/train.csv"), context="train")
+        run.log_inputs([{"name": "eval", "digest": "def456", "source_type": "local"}], context="eval")
+
+    stored = client.get_run(run.id)
+    assert stored.name == "rf-100" and stored.status == "FINISHED" and stored.end_time is not None
+    assert stored.params == {"n_estimators": "100", "max_depth": "5", "criterion": "gini"}
+    assert stored.tags["stage"] == "prod" and stored.tags["owner"] == "me" and stored.tags["team"] == "a"
+    assert stored.metrics["loss"] == pytest.approx(1 / 50)
+    assert stored.latest_metrics["loss"].count == 50 and stored.latest_metrics["loss"].step == 49
+    assert stored.metrics["acc"] == 0.9
+    assert stored.latest_metrics["big_step"].step == 2**62
+    assert {(d.name, d.digest, d.context) for d in stored.inputs} == {
+        ("train", "abc123", "train"), ("eval", "def456", "eval"),
+    }  # fmt: skip
+
+    loss = client.get_metric_history(run.id, "loss")
+    assert loss.steps == list(range(50))
+    assert loss.timestamps == [1_700_000_000_000 + s for s in range(50)]
+    assert loss.values == [1.0 / (s + 1) for s in range(50)]
+    weird = client.get_metric_history(run.id, "weird")
+    assert math.isnan(weird.values[0]) and weird.values[1:] == [math.inf, -math.inf]
+    assert client.get_metric_history(run.id, "absent").values == []
+
+
+def test_steps_default_to_a_per_key_counter_and_timestamps_to_now(client: MltrailClient, experiment_name: str) -> None:
+    before = time.time_ns() // 1_000_000
+    with client.start_run(experiment_name=experiment_name) as run:
+        for value in (3.0, 2.0, 1.0):
+            run.log_metric("a", value)
+        run.log_metric("b", 7)
+    series = client.get_metric_history(run.id, "a")
+    assert series.steps == [0, 1, 2] and series.values == [3.0, 2.0, 1.0]
+    assert all(before <= t <= time.time_ns() // 1_000_000 for t in series.timestamps)
+    assert client.get_metric_history(run.id, "b").steps == [0]
+
+
+def test_bad_arguments_are_refused_at_the_call(client: MltrailClient, experiment_name: str) -> None:
+    with client.start_run(experiment_name=experiment_name) as run:
+        with pytest.raises(mltrail.InvalidArgument):
+            run.log_metric("loss", "not a number")  # type: ignore[arg-type]
+        with pytest.raises(mltrail.InvalidArgument):
+            run.log_metric("loss", 1.0, step=1.5)  # type: ignore[arg-type]
+        with pytest.raises(mltrail.InvalidArgument):
+            run.log_metric("loss", 1.0, step=2**64)
+        with pytest.raises(mltrail.InvalidArgument):
+            run.log_metric("", 1.0)
+        run.log_metric("loss", 1.0, step=3)  # the queue is still consistent
+    assert client.get_metric_history(run.id, "loss").steps == [3]
+
+
+@pytest.mark.parametrize(("error", "status"), [(None, "FINISHED"), (ValueError, "FAILED"), (KeyboardInterrupt, "KILLED")])
+def test_the_context_manager_sets_the_final_status(
+    client: MltrailClient, experiment_name: str, error: type[BaseException] | None, status: str
+) -> None:
+    run_id = None
+    try:
+        with client.start_run(experiment_name=experiment_name) as run:
+            run_id = run.id
+            run.log_metric("x", 1.0)
+            if error is not None:
+                raise error()
+    except (ValueError, KeyboardInterrupt):
+        pass
+    assert client.get_run(run_id).status == status  # type: ignore[arg-type]
+
+
+def test_search_runs_with_filter_and_order(client: MltrailClient, experiment_name: str) -> None:
+    for i, model in enumerate(["rf", "rf", "svm", "rf"]):
+        with client.start_run(experiment_name=experiment_name, run_name=f"r{i}") as run:
+            run.log_param("model", model)
+            run.log_metric("acc", 0.5 + i / 10)
+    experiment = client.get_experiment_by_name(experiment_name)
+    assert experiment is not None
+
+    found = client.search_runs([experiment.id], "params.model = 'rf' and metrics.acc > 0.55", "metrics.acc DESC")
+    assert [r.name for r in found] == ["r3", "r1"]
+    assert all(isinstance(r, mltrail.Run) and r.environment is None for r in found)
+    by_name = client.search_runs(experiment_names=[experiment_name], order_by=["metrics.acc"], max_results=2)
+    assert [r.name for r in by_name] == ["r0", "r1"]
+    # Pagination: more results than one page would hold still come back in order.
+    assert [r.name for r in client.search_runs([experiment.id], order_by="attributes.start_time")] == [
+        "r0", "r1", "r2", "r3",
+    ]  # fmt: skip
+
+
+def test_delete_and_restore_a_run(client: MltrailClient, experiment_name: str) -> None:
+    with client.start_run(experiment_name=experiment_name) as run:
+        pass
+    experiment = client.get_experiment_by_name(experiment_name)
+    client.delete_run(run.id)
+    assert client.get_run(run.id).deleted
+    assert client.search_runs([experiment.id]) == []  # type: ignore[union-attr]
+    assert [r.id for r in client.search_runs([experiment.id], view_type="DELETED")] == [run.id]  # type: ignore[union-attr]
+    client.restore_run(run.id)
+    assert not client.get_run(run.id).deleted
+
+
+def test_a_rejected_batch_is_reported_once_and_later_batches_still_arrive(
+    client: MltrailClient, experiment_name: str
+) -> None:
+    run = client.start_run(experiment_name=experiment_name)
+    run.log_param("lr", 0.1)
+    assert client.flush(30)
+    with pytest.warns(mltrail.MltrailWarning, match="CONFLICT") as caught:
+        # One batch: a conflicting param, a key the server refuses, and good data around them.
+        run.log_param("lr", 0.2)
+        run.log_param("epochs", 10)
+        run.set_tag("note", "kept")
+        for step in range(100):
+            run.log_metric("loss", float(step), step=step)
+        run.log_metric("k" * 1000, 1.0)  # longer than the server's key limit
+        assert client.flush(30)
+        run.log_param("lr", 0.3)  # the same kind of rejection again: no second warning for it
+        run.log_metric("later", 1.0)
+        assert run.end() is True
+    stored = client.get_run(run.id)
+    assert stored.params == {"lr": "0.1", "epochs": "10"}
+    assert stored.tags["note"] == "kept"
+    assert client.get_metric_history(run.id, "loss").steps == list(range(100))
+    assert stored.metrics["later"] == 1.0 and stored.status == "FINISHED"
+    codes = sorted(r.code for r in client.rejections)
+    assert codes.count("CONFLICT") == 2 and len(codes) == 3
+    assert sum(r.metric_points for r in client.rejections) == 1
+    conflict_warnings = [w for w in caught if "CONFLICT" in str(w.message) and "'0.2'" in str(w.message)]
+    assert len(conflict_warnings) == 1
+
+
+def test_the_fluent_api_with_nested_runs(server: ServerProcess, spool_dir: Path, experiment_name: str) -> None:
+    mltrail.set_tracking_uri(server.url)
+    assert mltrail.get_tracking_uri() == server.url
+    experiment = mltrail.set_experiment(experiment_name)
+    assert experiment.id is not None and experiment.name == experiment_name
+    assert mltrail.active_run() is None
+    with mltrail.start_run(name="parent", tags={"kind": "sweep"}) as parent:
+        assert mltrail.active_run() is parent
+        mltrail.log_params({"grid": "small"})
+        with pytest.raises(mltrail.MltrailError, match="nested=True"):
+            mltrail.start_run()
+        with mltrail.start_run(name="child", nested=True) as child:
+            assert mltrail.active_run() is child
+            mltrail.log_param("lr", 0.01)
+            mltrail.log_metric("loss", 0.5, step=1)
+            mltrail.log_metrics({"acc": 0.7})
+            mltrail.set_tag("fold", 1)
+            mltrail.set_tags({"seed": 42})
+            mltrail.log_input(mltrail.Dataset(name="d", digest="1"))
+        assert mltrail.active_run() is parent
+        mltrail.log_metric("best", 0.5)
+    assert mltrail.active_run() is None
+    assert mltrail.flush() is True
+
+    stored_child = mltrail.get_run(child.id)
+    assert stored_child.parent_id == parent.id and stored_child.experiment_id == experiment.id
+    assert stored_child.params == {"lr": "0.01"} and stored_child.tags["fold"] == "1"
+    assert stored_child.tags["seed"] == "42" and stored_child.metrics == {"loss": 0.5, "acc": 0.7}
+    assert mltrail.get_metric_history(child.id, "loss").steps == [1]
+    runs = mltrail.search_runs(order_by="attributes.start_time")
+    assert [r.name for r in runs] == ["parent", "child"]
+    assert mltrail.get_run(parent.id).status == "FINISHED"
+
+    mltrail.log_metric("implicit", 1.0)  # no active run: one is started, as MLflow does
+    implicit = mltrail.active_run()
+    assert implicit is not None
+    mltrail.end_run()
+    assert mltrail.active_run() is None and mltrail.get_run(implicit.id).metrics == {"implicit": 1.0}
+
+
+def test_environment_variables_configure_the_client(
+    server: ServerProcess, spool_dir: Path, experiment_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert mltrail.get_tracking_uri() == "http://127.0.0.1:5000"  # the default
+    monkeypatch.setenv("MLTRAIL_TRACKING_URI", server.url)
+    monkeypatch.setenv("MLTRAIL_EXPERIMENT_NAME", experiment_name)
+    monkeypatch.setenv("MLTRAIL_USER", "alice")
+    assert mltrail.get_tracking_uri() == server.url
+    with mltrail.start_run(name="launched") as run:
+        pass
+    stored = mltrail.get_run(run.id)
+    assert stored.user == "alice"
+    assert mltrail.get_client().get_experiment(stored.experiment_id).name == experiment_name
+
+    # A launcher created the run; the script attaches to it through MLTRAIL_RUN_ID.
+    monkeypatch.setenv("MLTRAIL_RUN_ID", run.id)
+    with mltrail.start_run() as attached:
+        assert attached.id == run.id
+        mltrail.log_metric("from_script", 2.0)
+    again = mltrail.get_run(run.id)
+    assert again.metrics == {"from_script": 2.0} and again.status == "FINISHED"
+
+
+def test_attaching_to_a_missing_run_raises(client: MltrailClient) -> None:
+    with pytest.raises(mltrail.NotFound):
+        client.start_run(run_id="f" * 32)
+
+
+def test_run_start_captures_git_and_environment(server: ServerProcess, spool_dir: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "remote", "add", "origin", "https://user:secret@example.com/team/repo.git"], check=True)
+    script = repo / "train.py"
+    script.write_text(
+        "import mltrail\n"
+        f"mltrail.set_tracking_uri({server.url!r})\n"
+        "with mltrail.start_run(experiment_name='env-capture') as run:\n"
+        "    print(run.id)\n"
+    )
+    subprocess.run([*git, "add", "train.py"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "init"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    script.write_text(script.read_text() + "# uncommitted change\n")
+
+    env = {**os.environ, "MLTRAIL_SPOOL_DIR": str(spool_dir)}
+    out = subprocess.run([sys.executable, str(script), "--epochs", "3"], capture_output=True, text=True,
+                         env=env, check=True, cwd=tmp_path)  # fmt: skip
+    run = MltrailClient(server.url).get_run(out.stdout.strip())
+    assert run.source is not None
+    assert run.source.git_commit == commit and run.source.git_branch == "main" and run.source.git_dirty is True
+    assert run.source.git_remote == "https://example.com/team/repo.git"  # credentials stripped
+    assert run.source.entry_point == "train.py"
+    environment = run.environment or {}
+    assert environment["python"]["version"] == ".".join(map(str, sys.version_info[:3]))
+    assert environment["hostname"] and environment["platform"]
+    assert environment["command"].endswith("train.py --epochs 3")
+    assert any(p.lower().startswith("gql==") for p in environment["packages"])
+
+
+def test_nothing_is_left_in_the_spool_after_a_clean_run(client: MltrailClient, spool_dir: Path, experiment_name: str) -> None:
+    with client.start_run(experiment_name=experiment_name) as run:
+        for i in range(2000):
+            run.log_metric("x", i)
+    client.close()
+    assert list(spool_dir.glob("*")) == []
+
+
+def test_warnings_are_not_emitted_for_healthy_runs(client: MltrailClient, experiment_name: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mltrail.MltrailWarning)
+        with client.start_run(experiment_name=experiment_name) as run:
+            run.log_metric("x", 1.0)
+    assert client.rejections == []
