@@ -15,7 +15,7 @@ import { readList, writeList, writeString } from '../../lib/searchParams';
 import { matchesSearch } from './search';
 
 const ExperimentsListQuery = graphql(`
-  query ExperimentsList($includeDeleted: Boolean, $first: Int, $after: String) {
+  query ExperimentsList($includeDeleted: Boolean!, $first: Int, $after: String) {
     experiments(includeDeleted: $includeDeleted, first: $first, after: $after) {
       totalCount
       pageInfo {

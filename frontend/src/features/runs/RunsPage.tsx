@@ -146,8 +146,12 @@ export function RunsPage() {
       </div>
       <div className="status-line" aria-live="polite">
         <span data-testid="runs-count">
-          {pages.totalCount === null ? '' : `${pages.totalCount.toLocaleString()} run${pages.totalCount === 1 ? '' : 's'}`}
-          {pages.totalCount !== null && pages.runs.length < pages.totalCount ? ` · ${pages.runs.length.toLocaleString()} loaded` : ''}
+          {pages.stale || pages.totalCount === null
+            ? 'Loading…'
+            : `${pages.totalCount.toLocaleString()} run${pages.totalCount === 1 ? '' : 's'}`}
+          {!pages.stale && pages.totalCount !== null && pages.runs.length < pages.totalCount
+            ? ` · ${pages.runs.length.toLocaleString()} loaded`
+            : ''}
         </span>
         {view.sort ? (
           <span className="muted"> · sorted by {orderBy[0]}</span>
@@ -174,6 +178,7 @@ export function RunsPage() {
       ) : filterError ? null : (
         <RunsTable
           rows={rows}
+          stale={pages.stale}
           columns={columns}
           sort={view.sort}
           onSort={(column) => setView({ sort: nextSort(view.sort, column) })}

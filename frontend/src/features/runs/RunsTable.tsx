@@ -24,6 +24,8 @@ const ROW_HEIGHT = 32;
 
 export interface RunsTableProps {
   rows: TreeRow[];
+  /** Rows of the previous query, shown dimmed while the new one loads. */
+  stale: boolean;
   columns: ColumnSpec[];
   sort: RunsViewState['sort'];
   onSort: (column: ColumnSpec) => void;
@@ -164,7 +166,14 @@ export function RunsTable(props: RunsTableProps) {
   const totalWidth = table.getTotalSize();
 
   return (
-    <div className="runs-table" role="table" aria-rowcount={rows.length} data-testid="runs-table">
+    <div
+      className={`runs-table${props.stale ? ' is-stale' : ''}`}
+      role="table"
+      aria-rowcount={rows.length}
+      aria-busy={props.stale}
+      data-testid="runs-table"
+      data-stale={props.stale ? 'true' : 'false'}
+    >
       <div className="table-scroll" ref={scroller}>
         <div style={{ width: totalWidth, minWidth: '100%' }}>
           <div className="thead" role="rowgroup">

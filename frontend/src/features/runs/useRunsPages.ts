@@ -54,6 +54,8 @@ export interface RunsQueryInput {
 
 export interface RunsPages {
   runs: RunRow[];
+  /** The runs shown belong to the previous filter/sort while the new first page loads. */
+  stale: boolean;
   totalCount: number | null;
   hasNextPage: boolean;
   fetching: boolean;
@@ -69,13 +71,15 @@ export function useRunsPages(input: RunsQueryInput, pageSize: number, minPages: 
   const key = JSON.stringify(input);
   const [state, setState] = useState<{
     key: string;
+    /** The query the loaded runs belong to: the old rows stay on screen until new ones arrive. */
+    dataKey: string | null;
     runs: RunRow[];
     cursor: string | null;
     totalCount: number | null;
     hasNextPage: boolean;
     fetching: boolean;
     error: CombinedError | null;
-  }>({ key, runs: [], cursor: null, totalCount: null, hasNextPage: true, fetching: false, error: null });
+  }>({ key, dataKey: null, runs: [], cursor: null, totalCount: null, hasNextPage: true, fetching: false, error: null });
   const generation = useRef(0);
   const inflight = useRef(false);
   const stateRef = useRef(state);
@@ -120,9 +124,11 @@ export function useRunsPages(input: RunsQueryInput, pageSize: number, minPages: 
       return;
     }
     const page = result.data.runs;
+    const rows = page.nodes.map(toRunRow);
     setState((prev) => ({
       ...prev,
-      runs: prev.runs.concat(page.nodes.map(toRunRow)),
+      dataKey: prev.key,
+      runs: s.cursor === null ? rows : prev.runs.concat(rows),
       cursor: page.pageInfo.endCursor ?? null,
       totalCount: page.totalCount,
       hasNextPage: page.pageInfo.hasNextPage && page.nodes.length > 0,
@@ -135,7 +141,7 @@ export function useRunsPages(input: RunsQueryInput, pageSize: number, minPages: 
   useEffect(() => {
     generation.current += 1;
     inflight.current = false;
-    const fresh = { key, runs: [], cursor: null, totalCount: null, hasNextPage: true, fetching: false, error: null };
+    const fresh = { ...stateRef.current, key, cursor: null, hasNextPage: true, fetching: false, error: null };
     stateRef.current = fresh;
     setState(fresh);
     void loadNext();
@@ -143,7 +149,14 @@ export function useRunsPages(input: RunsQueryInput, pageSize: number, minPages: 
 
   // A shared link may point at page N: keep loading until it is there.
   useEffect(() => {
-    if (!state.fetching && !state.error && state.hasNextPage && state.runs.length > 0 && state.runs.length < minPages * pageSize) {
+    if (
+      state.dataKey === state.key &&
+      !state.fetching &&
+      !state.error &&
+      state.hasNextPage &&
+      state.runs.length > 0 &&
+      state.runs.length < minPages * pageSize
+    ) {
       void loadNext();
     }
   }, [state, minPages, pageSize, loadNext]);
@@ -152,6 +165,7 @@ export function useRunsPages(input: RunsQueryInput, pageSize: number, minPages: 
     async (onProgress?: (loaded: number) => void) => {
       const gen = generation.current;
       let { runs, cursor, hasNextPage } = stateRef.current;
+      if (stateRef.current.dataKey !== stateRef.current.key) throw new Error('The runs are still loading');
       while (hasNextPage) {
         const result = await fetchPage(cursor, gen);
         if (!result) throw new Error('The view changed while exporting');
@@ -167,10 +181,11 @@ export function useRunsPages(input: RunsQueryInput, pageSize: number, minPages: 
     [fetchPage],
   );
 
-  const isCurrent = state.key === key;
+  const isCurrent = state.key === key && state.dataKey === key;
   return {
-    runs: isCurrent ? state.runs : [],
-    totalCount: isCurrent ? state.totalCount : null,
+    runs: state.runs,
+    stale: !isCurrent,
+    totalCount: state.totalCount,
     hasNextPage: state.hasNextPage,
     fetching: state.fetching || !isCurrent,
     error: state.error,

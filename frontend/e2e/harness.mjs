@@ -1,0 +1,216 @@
+/**
+ * Shared by the browser tests (e2e/run.mjs) and the dashboard benchmark (bench/dashboard.mjs):
+ * start a real `mltrail server` on a free port with a throw-away data directory, talk to it
+ * through GraphQL and the artifact HTTP API, and launch Debian's Chromium through playwright-core.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deflateSync } from 'node:zlib';
+
+export const FRONTEND_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO_DIR = resolve(FRONTEND_DIR, '..');
+
+export function mltrailBin() {
+  return process.env.MLTRAIL_BIN ?? join(REPO_DIR, '.venv', 'bin', 'mltrail');
+}
+
+export function chromiumPath() {
+  return process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+}
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/** Starts the server on a free port; resolves once /healthz answers. */
+export async function startServer({ staticDir = join(FRONTEND_DIR, 'dist'), log = false } = {}) {
+  const bin = mltrailBin();
+  if (!existsSync(bin)) throw new Error(`mltrail not found at ${bin} (set MLTRAIL_BIN)`);
+  if (!existsSync(join(staticDir, 'index.html'))) throw new Error(`no SPA build in ${staticDir}: run npm run build`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'mltrail-e2e-'));
+  const port = await freePort();
+  const child = spawn(
+    bin,
+    ['server', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--static-dir', staticDir, '--log-level', 'warning'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const collect = (chunk) => {
+    output += chunk.toString();
+    if (log) process.stderr.write(chunk);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`mltrail server exited (${child.exitCode}):\n${output}`);
+    try {
+      const r = await fetch(`${baseUrl}/healthz`);
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`mltrail server did not become healthy:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    baseUrl,
+    dataDir,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export class GraphQLRequestError extends Error {
+  constructor(errors) {
+    super(errors.map((e) => `${e.extensions?.code ?? ''} ${e.message}`).join('; '));
+    this.errors = errors;
+  }
+}
+
+export function api(baseUrl) {
+  async function gql(query, variables = {}) {
+    const r = await fetch(`${baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = await r.json();
+    if (body.errors?.length) throw new GraphQLRequestError(body.errors);
+    return body.data;
+  }
+  return {
+    gql,
+    async createExperiment(name, description = null) {
+      const d = await gql('mutation($n:String!,$d:String){createExperiment(name:$n,description:$d){id name}}', { n: name, d: description });
+      return d.createExperiment;
+    },
+    async createRun(vars) {
+      const d = await gql(
+        `mutation($e:ID!,$n:String,$p:ID,$s:Long,$u:String,$src:RunSourceInput,$env:JSON,$t:[TagInput!]){
+           createRun(experimentId:$e,name:$n,parentRunId:$p,startTime:$s,user:$u,source:$src,environment:$env,tags:$t){id name}}`,
+        {
+          e: vars.experimentId,
+          n: vars.name ?? null,
+          p: vars.parentRunId ?? null,
+          s: vars.startTime ?? null,
+          u: vars.user ?? null,
+          src: vars.source ?? null,
+          env: vars.environment ?? null,
+          t: vars.tags ?? null,
+        },
+      );
+      return d.createRun;
+    },
+    async logBatch(runId, { metrics = null, params = null, tags = null, batchId = null }) {
+      const d = await gql(
+        'mutation($r:ID!,$b:String,$m:MetricBatchInput,$p:[ParamInput!],$t:[TagInput!]){logBatch(runId:$r,batchId:$b,metrics:$m,params:$p,tags:$t){metricsWritten}}',
+        { r: runId, b: batchId, m: metrics, p: params, t: tags },
+      );
+      return d.logBatch;
+    },
+    async finishRun(runId, status = 'FINISHED', endTime = null) {
+      await gql('mutation($r:ID!,$s:RunStatus,$e:Long){updateRun(id:$r,status:$s,endTime:$e){id}}', { r: runId, s: status, e: endTime });
+    },
+    async logInputs(runId, datasets) {
+      await gql('mutation($r:ID!,$d:[DatasetSpec!]!){logInputs(runId:$r,datasets:$d){id}}', { r: runId, d: datasets });
+    },
+    async putArtifact(runId, path, body, contentType = 'application/octet-stream') {
+      const url = `${baseUrl}/api/artifacts/${runId}/${path.split('/').map(encodeURIComponent).join('/')}`;
+      const r = await fetch(url, { method: 'PUT', body, headers: { 'content-type': contentType } });
+      if (!r.ok) throw new Error(`PUT ${path}: HTTP ${r.status} ${await r.text()}`);
+    },
+    /** Whether the served schema has Run.artifacts (issue 4). */
+    async hasArtifactListing() {
+      const d = await gql('{ __type(name: "Run") { fields { name } } }');
+      return d.__type.fields.some((f) => f.name === 'artifacts');
+    },
+  };
+}
+
+/** Columnar metric batch for one key. */
+export function metricBatch(key, steps, values, t0 = Date.now()) {
+  return { keys: steps.map(() => key), steps, values, timestamps: steps.map((s) => t0 + s) };
+}
+
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A small valid PNG (RGB gradient), so the image preview has something real to decode. */
+export function gradientPng(width = 96, height = 64) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc32 = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // RGB
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * (width * 3 + 1);
+    for (let x = 0; x < width; x++) {
+      raw[row + 1 + x * 3] = Math.round((x / width) * 255);
+      raw[row + 2 + x * 3] = Math.round((y / height) * 255);
+      raw[row + 3 + x * 3] = 160;
+    }
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
