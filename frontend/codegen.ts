@@ -6,7 +6,7 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 const config: CodegenConfig = {
-  schema: process.env.MLTRAIL_SCHEMA ?? 'schema.draft.graphql',
+  schema: process.env.MLTRAIL_SCHEMA ?? '../schema.graphql',
   documents: ['src/**/*.{ts,tsx}', '!src/graphql/generated/**'],
   ignoreNoDocuments: false,
   errorsOnly: true,

@@ -3,27 +3,11 @@
  * directory and the previewed file in the URL. Bytes come over plain HTTP
  * (`/api/artifacts/{runId}/{path}`), never through GraphQL.
  */
-import { useQuery } from 'urql';
-import { graphql } from '../../graphql/generated';
 import { Empty, ErrorMessage, Loading } from '../../components/ui/QueryStates';
 import { formatBytes, formatTimestamp } from '../../lib/format';
 import { paths } from '../../lib/paths';
 import { ArtifactPreview } from './ArtifactPreview';
-
-const RunArtifactsQuery = graphql(`
-  query RunArtifacts($id: ID!, $path: String) {
-    run(id: $id) {
-      id
-      artifacts(path: $path) {
-        path
-        isDir
-        size
-        modifiedAt
-        contentType
-      }
-    }
-  }
-`);
+import { useArtifactListing } from './useArtifactListing';
 
 export interface ArtifactsBrowserProps {
   runId: string;
@@ -38,11 +22,8 @@ function baseName(path: string): string {
 }
 
 export function ArtifactsBrowser({ runId, dir, file, onNavigate }: ArtifactsBrowserProps) {
-  const [{ data, fetching, error }, reexecute] = useQuery({
-    query: RunArtifactsQuery,
-    variables: { id: runId, path: dir || null },
-  });
-  const entries = [...(data?.run?.artifacts ?? [])].sort(
+  const { available, entries: listed, fetching, error, retry } = useArtifactListing(runId, dir);
+  const entries = [...listed].sort(
     (a, b) => Number(b.isDir) - Number(a.isDir) || a.path.localeCompare(b.path),
   );
   const selected = file ? entries.find((e) => e.path === file) : undefined;
@@ -64,9 +45,11 @@ export function ArtifactsBrowser({ runId, dir, file, onNavigate }: ArtifactsBrow
             </span>
           ))}
         </nav>
-        {error ? (
-          <ErrorMessage error={error} title="Could not list artifacts" onRetry={() => reexecute({ requestPolicy: 'network-only' })} />
-        ) : fetching && !data ? (
+        {!available ? (
+          <Empty>This server cannot list artifacts yet (its schema has no Run.artifacts).</Empty>
+        ) : error ? (
+          <ErrorMessage error={error} title="Could not list artifacts" onRetry={retry} />
+        ) : fetching && entries.length === 0 ? (
           <Loading label="Listing artifacts…" />
         ) : entries.length === 0 ? (
           <Empty>{dir ? 'This directory is empty.' : 'This run has no artifacts.'}</Empty>
