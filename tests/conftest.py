@@ -10,13 +10,8 @@ enable it.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +19,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from fixtures.live_server import LiveServer, make_live_server
 from mltrail_server.app import create_app
 from mltrail_server.config import Settings
 
@@ -196,75 +192,6 @@ class GraphQLClient:
 @pytest.fixture
 def gql(client: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(client)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class LiveServer:
-    """A real ``mltrail server`` process on a real port."""
-
-    url: str
-    port: int
-    args: list[str]
-    env: dict[str, str]
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 30) -> None:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()[-4000:]}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server did not become ready:\n{self.log_path.read_text()[-4000:]}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-
-def make_live_server(settings: Settings, tmp_path: Path, *, workers: int = 1) -> LiveServer:
-    port = free_port()
-    args = [
-        sys.executable,
-        "-m",
-        "mltrail.cli",
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--data-dir",
-        settings.data_dir,
-        "--backend-store-uri",
-        settings.database_url,
-        "--artifact-root",
-        settings.resolved_artifact_root,
-        "--log-level",
-        "warning",
-    ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLTRAIL_")}
-    return LiveServer(f"http://127.0.0.1:{port}", port, args, env, tmp_path / f"server-{port}.log")
 
 
 @pytest.fixture

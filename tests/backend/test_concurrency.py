@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from helpers import HISTORIES, LOG_BATCH, metrics
+from fixtures.documents import HISTORIES, LOG_BATCH, metrics
 
 CLIENTS, BATCHES, POINTS = 16, 4, 500
 

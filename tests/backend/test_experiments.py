@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import CREATE_EXPERIMENT, LOG_BATCH, metrics, new_experiment, new_run
+from fixtures.documents import CREATE_EXPERIMENT, LOG_BATCH, metrics, new_experiment, new_run
 
 
 async def test_create_and_fetch_by_id_and_name(gql):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from helpers import HISTORIES, LOG_BATCH, new_experiment, new_run
+from fixtures.documents import HISTORIES, LOG_BATCH, new_experiment, new_run
 
 
 async def test_many_runs_and_keys_in_one_call(gql):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from helpers import LOG_BATCH, metrics, new_experiment, new_run
+from fixtures.documents import LOG_BATCH, metrics, new_experiment, new_run
 from mltrail_server.app import create_app
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import LOG_BATCH, new_experiment, new_run
+from fixtures.documents import LOG_BATCH, new_experiment, new_run
 
 
 async def test_too_deep_query_is_refused(gql):

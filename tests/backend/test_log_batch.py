@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import HISTORIES, LOG_BATCH, metrics, new_experiment, new_run
+from fixtures.documents import HISTORIES, LOG_BATCH, metrics, new_experiment, new_run
 
 LATEST = "query($id: ID!) { run(id: $id) { params { key value } tags { key value } latestMetrics { key value step timestamp min max count } } }"
 

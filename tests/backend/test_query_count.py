@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import event
 
-from helpers import LOG_BATCH, metrics, new_experiment, new_run
+from fixtures.documents import LOG_BATCH, metrics, new_experiment, new_run
 
 PAGE = """{ runs(first: 100) { totalCount nodes { id name params { key value } tags { key value }
   latestMetrics { key value } experiment { name } inputs { name } parent { id } } } }"""

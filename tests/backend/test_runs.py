@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from helpers import CREATE_RUN, LOG_BATCH, new_experiment, new_run
+from fixtures.documents import CREATE_RUN, LOG_BATCH, new_experiment, new_run
 
 RUN = """query($id: ID!) { run(id: $id) {
   id name status startTime endTime duration user parentId deleted

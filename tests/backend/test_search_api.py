@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import LOG_BATCH, SEARCH, metrics, new_experiment, new_run
+from fixtures.documents import LOG_BATCH, SEARCH, metrics, new_experiment, new_run
 
 
 async def seed(gql, n: int = 6) -> tuple[str, list[str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from conftest import make_live_server
+from fixtures.live_server import make_live_server
 
 
 def test_two_workers_share_one_migrated_database(settings, tmp_path):
