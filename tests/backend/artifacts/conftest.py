@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from mltrail_server.artifacts.base import ArtifactStore
 
 S3_CREDENTIALS = {

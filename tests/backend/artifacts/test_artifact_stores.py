@@ -7,6 +7,7 @@ import random
 from collections.abc import AsyncIterator
 
 import pytest
+
 from mltrail_server.artifacts.base import ArtifactStore
 from mltrail_server.errors import NotFound, ResourceExhausted
 
