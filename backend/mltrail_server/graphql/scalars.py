@@ -65,6 +65,9 @@ def _require_list(value: Any, what: str) -> list[Any]:
 
 def parse_long_list(value: Any) -> list[int]:
     items = _require_list(value, "64-bit integers")
+    # Fast path in C: one set of element types, then min and max.
+    if not items or (set(map(type, items)) == {int} and INT64_MIN <= min(items) and max(items) <= INT64_MAX):
+        return items
     for i, x in enumerate(items):
         if type(x) is not int or not INT64_MIN <= x <= INT64_MAX:
             raise ValueError(f"element {i}: expected a 64-bit integer, got {_show(x)}")
@@ -73,22 +76,23 @@ def parse_long_list(value: Any) -> list[int]:
 
 def parse_metric_value_list(value: Any) -> list[float]:
     items = _require_list(value, "metric values")
-    convert = False
+    types = set(map(type, items))
+    if types <= {float}:
+        return items
+    if types <= {float, int}:
+        return [float(x) for x in items]
     for i, x in enumerate(items):
-        t = type(x)
-        if t is float:
-            continue
-        if t is int or (t is str and x in _NON_FINITE_IN):
-            convert = True
-            continue
-        raise ValueError(f'element {i}: expected a number or "NaN", "Infinity", "-Infinity", got {_show(x)}')
-    if convert:
-        return [_NON_FINITE_IN[x] if type(x) is str else float(x) for x in items]
-    return items
+        if not (type(x) in (float, int) or (type(x) is str and x in _NON_FINITE_IN)):
+            raise ValueError(
+                f'element {i}: expected a number or "NaN", "Infinity", "-Infinity", got {_show(x)}'
+            )
+    return [_NON_FINITE_IN[x] if type(x) is str else float(x) for x in items]
 
 
 def parse_string_list(value: Any) -> list[str]:
     items = _require_list(value, "strings")
+    if set(map(type, items)) <= {str}:
+        return items
     for i, x in enumerate(items):
         if type(x) is not str:
             raise ValueError(f"element {i}: expected a string, got {_show(x)}")

@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -38,6 +39,10 @@ class MltrailSchema(strawberry.Schema):
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     return MltrailSchema(
         query=Query,
         mutation=Mutation,
@@ -45,8 +50,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions=[
             RequestScope,
             ErrorCodes,
-            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            # The same rule classes for every request: ValidationCache keys on them, so a
+            # fresh QueryDepthLimiter per request (a new rule class each time) never hits.
+            lambda: AddValidationRules(limit_rules),
             lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
             # Clients send data as variables, so documents repeat: parse and validate once.
             # (The LRU caches live at module level, shared by every request.)

@@ -48,5 +48,5 @@ async def check_current(engine: AsyncEngine) -> None:
     if current != head:
         raise RuntimeError(
             f"database schema is at revision {current!r} but this mltrail expects {head!r}: "
-            "run `mltrail server` once with migrations enabled (the default) or `mltrail db upgrade`"
+            "start `mltrail server` once with a single process: it migrates the database at start"
         )
