@@ -193,7 +193,7 @@ def summarize(
             g_steps = [steps[i] for i in idx]
             g_ts = [timestamps[i] for i in idx]
             g_values = [values[i] for i in idx]
-        _, _, last = max(zip(g_steps, g_ts, range(len(g_steps))))
+        _, _, last = max(zip(g_steps, g_ts, range(len(g_steps)), strict=True))
         finite = [v for v in g_values if v is not None]
         out.append(
             (
