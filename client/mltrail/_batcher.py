@@ -23,6 +23,7 @@ import random
 import threading
 import time
 import uuid
+import weakref
 from array import array
 from collections.abc import Iterable
 from pathlib import Path
@@ -61,6 +62,7 @@ class Batcher:
         from mltrail._transport import GraphQLTransport
 
         self.tracking_uri = tracking_uri
+        self._timeout = timeout
         self._spool_root = Path(spool_root) if spool_root is not None else default_root()
         self._flush_points = flush_points
         self._flush_interval = flush_interval
@@ -69,20 +71,24 @@ class Batcher:
         self._block_seconds = block_seconds
         self._retry_max_delay = retry_max_delay
 
+        self._auto_steps: dict[tuple[str, str], int] = {}
+        self._start(GraphQLTransport)
+        _live_batchers.add(self)
+
+    def _start(self, transport_class: Any) -> None:
+        """Fresh locks, queue, delivery state and sender thread (also in a forked child)."""
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)
         self._new_columns()
         self._items: list[tuple[str, str, str, str]] = []  # (run_id, "p" | "t", key, value)
-        self._auto_steps: dict[tuple[str, str], int] = {}
 
         # Serializes journal appends (so records keep their order) and guards the spool.
         self._journal_lock = threading.Lock()
-        self._spool: Spool | None = None
-        self._spool_failed = False
+        self._spool: Spool | _MemorySpool | None = None
         self._appended = 0
         self._handled = 0
 
-        self.delivery = Delivery(GraphQLTransport(tracking_uri, timeout=timeout))
+        self.delivery = Delivery(transport_class(self.tracking_uri, timeout=self._timeout))
         self._progress = threading.Condition()
         self._failures = 0  # consecutive failed attempts
         self._failed_attempts = 0  # all failed attempts, for flush()
@@ -334,20 +340,45 @@ class Batcher:
                 return
             spool = self._open_spool()
             for record in records:
-                spool.append(record)
-            self._appended += len(records)
+                try:
+                    spool.append(record)
+                except OSError as error:  # disk full, spool directory removed, ...
+                    spool = self._spool_in_memory(error)
+                    spool.append(record)
+                self._appended += 1
 
-    def _open_spool(self) -> Any:
+    def _open_spool(self) -> Spool | _MemorySpool:
         if self._spool is None:
             try:
                 self._spool = Spool.create(self._spool_root, tracking_uri=self.tracking_uri)
             except OSError as error:
-                _warn(
-                    f"mltrail: cannot create a spool under {self._spool_root} ({error}); queued "
-                    "logging is kept in memory only and is lost if the process dies"
-                )
-                self._spool = _MemorySpool()  # type: ignore[assignment]
+                return self._spool_in_memory(error)
         return self._spool
+
+    def _spool_in_memory(self, error: OSError) -> _MemorySpool:
+        """Keep queueing in memory when the disk refuses; what is on disk is left for sync."""
+        old = self._spool
+        note = ""
+        if isinstance(old, Spool):
+            stranded = old.appended - old.handled
+            self._handled += stranded  # no longer this process's to deliver: flush must not wait
+            old.close()
+            note = f"; {stranded} operation(s) already in {old.directory} will be sent by `mltrail sync`"
+        _warn(
+            f"mltrail: cannot write the spool under {self._spool_root} ({error}){note}; from now on "
+            "queued logging is kept in memory only and is lost if the process dies"
+        )
+        self._spool = _MemorySpool()
+        return self._spool
+
+    def _after_fork_in_child(self) -> None:
+        # The parent's locks may have been held by a thread that does not exist here, its
+        # sockets and spool belong to the parent: a forked child (a data-loader worker, say)
+        # starts over with its own queue, sender and spool session.
+        from mltrail._transport import GraphQLTransport
+
+        self._auto_steps = {}
+        self._start(GraphQLTransport)
 
 
 class _MemorySpool:
@@ -359,18 +390,35 @@ class _MemorySpool:
         from collections import deque
 
         self._records: deque[Record] = deque()
+        self.appended = 0
+        self.handled = 0
 
     def append(self, record: Record) -> None:
         self._records.append(record)
+        self.appended += 1
 
     def peek(self) -> Record | None:
         return self._records[0] if self._records else None
 
     def mark_done(self) -> None:
         self._records.popleft()
+        self.handled += 1
 
     def close(self) -> bool:
         return not self._records
+
+
+_live_batchers: weakref.WeakSet[Batcher] = weakref.WeakSet()
+
+
+def _reinitialize_after_fork() -> None:
+    for batcher in list(_live_batchers):
+        if not batcher._closed:
+            batcher._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinitialize_after_fork)
 
 
 def _warn(text: str) -> None:

@@ -658,3 +658,12 @@ def _close_all_clients() -> None:
 
 
 atexit.register(_close_all_clients)
+
+
+def _reset_locks_after_fork() -> None:
+    for client in list(_live_clients):
+        client._batcher_lock = threading.Lock()  # a parent thread may have held it at fork time
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_locks_after_fork)

@@ -251,3 +251,12 @@ def _end_runs_at_exit() -> None:
 
 
 atexit.register(_end_runs_at_exit)
+
+
+def _reset_lock_after_fork() -> None:
+    global _lock
+    _lock = threading.RLock()  # a parent thread may have held it at fork time
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_lock_after_fork)

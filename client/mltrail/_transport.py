@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from typing import Any
 
 from mltrail._exceptions import ApiError, InternalError, ServerUnavailable, api_error
@@ -48,6 +49,7 @@ class GraphQLTransport:
         self._lock = threading.Lock()
         self._client: Any = None
         self._session: Any = None
+        _live_transports.add(self)
 
     def execute(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run one operation and return its `data`; raise ApiError or ServerUnavailable."""
@@ -131,6 +133,22 @@ class GraphQLTransport:
                 pass
         self._client = None
         self._session = None
+
+
+_live_transports: weakref.WeakSet[GraphQLTransport] = weakref.WeakSet()
+
+
+def _forget_connections_after_fork() -> None:
+    # A forked child must not talk over its parent's sockets (the bytes would interleave),
+    # nor wait on a lock a parent thread held at fork time.
+    for transport in list(_live_transports):
+        transport._lock = threading.Lock()
+        transport._client = None
+        transport._session = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_connections_after_fork)
 
 
 def _error_from_graphql(errors: list[Any] | None) -> ApiError:

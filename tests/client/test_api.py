@@ -312,3 +312,46 @@ def test_warnings_are_not_emitted_for_healthy_runs(client: MltrailClient, experi
         with client.start_run(experiment_name=experiment_name) as run:
             run.log_metric("x", 1.0)
     assert client.rejections == []
+
+
+def test_a_forked_child_logs_through_its_own_queue(client: MltrailClient, experiment_name: str) -> None:
+    import multiprocessing
+
+    run = client.start_run(experiment_name=experiment_name)
+    for step in range(1_000):
+        run.log_metric("parent", float(step), step=step)
+
+    def child() -> None:
+        run.log_metric("child", 1.0, step=0)
+        os._exit(0 if client.flush(30) else 1)  # multiprocessing children skip atexit
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    for step in range(1_000, 2_000):
+        run.log_metric("parent", float(step), step=step)
+    process.join(60)
+    assert process.exitcode == 0
+    assert run.end() is True
+    assert client.get_metric_history(run.id, "child").values == [1.0]
+    assert client.get_metric_history(run.id, "parent").steps == list(range(2_000))
+
+
+def test_a_spool_that_cannot_be_written_falls_back_to_memory(
+    client: MltrailClient, experiment_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mltrail import _spool
+
+    run = client.start_run(experiment_name=experiment_name)
+    run.log_metric("x", 0.0, step=0)
+    assert client.flush(30)
+
+    def disk_full(self: object, record: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_spool.Spool, "append", disk_full)
+    with pytest.warns(mltrail.MltrailWarning, match="No space left on device"):
+        for step in range(1, 5_000):
+            run.log_metric("x", float(step), step=step)
+        assert client.flush(30)
+    assert run.end() is True
+    assert client.get_metric_history(run.id, "x").steps == list(range(5_000))
