@@ -157,7 +157,8 @@ class S3Store:
                 buffer += chunk
                 size = part_size_for(part_number, self._part_size)
                 if len(buffer) >= size:
-                    body = bytes(buffer[:size])
+                    with memoryview(buffer) as view:
+                        body = bytes(view[:size])  # one copy, not a slice and then a copy
                     del buffer[:size]
                     await start_part(body)
             if upload_id is None:
@@ -247,13 +248,21 @@ class S3Store:
             raise
         body = response["Body"]
         finished = False
+        pending = bytearray()
         try:
             while True:
-                chunk = await body.read(CHUNK_SIZE)
+                # The socket hands out ~64 KiB at a time; sending those one by one costs an
+                # event-loop turn and a write each, so gather CHUNK_SIZE before yielding.
+                chunk = await body.read(CHUNK_SIZE - len(pending))
                 if not chunk:
                     finished = True
                     break
-                yield chunk
+                pending += chunk
+                if len(pending) >= CHUNK_SIZE:
+                    yield bytes(pending)
+                    pending.clear()
+            if pending:
+                yield bytes(pending)
         finally:
             # A fully read body returns its connection to the pool; an abandoned one must not.
             if finished:
