@@ -97,7 +97,7 @@ def _error_from_response(response: Any, url: str) -> Exception:
     except Exception:
         message, code = f"HTTP {response.status_code} {response.reason_phrase}", None
     if code is None:
-        if response.status_code >= 500 or response.status_code in (502, 503, 504):
+        if response.status_code >= 500:  # a proxy's error page, not the server's JSON
             return ServerUnavailable(f"{url}: HTTP {response.status_code}")
         code = {
             400: "INVALID_ARGUMENT",

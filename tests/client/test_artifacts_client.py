@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+
 from mltrail import _artifacts
 from mltrail._exceptions import InvalidArgument, NotFound, ResourceExhausted
 
@@ -176,6 +177,23 @@ def test_file_round_trip_is_quiet_without_a_terminal(
     assert sha256(into_dir) == digest
     captured = capfd.readouterr()
     assert captured.err == ""  # no progress bar when stderr is not a terminal
+
+
+def test_progress_bar_on_a_terminal(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if server.kind != "local":
+        pytest.skip("the bar does not depend on the store")
+    monkeypatch.setattr(_artifacts, "_stderr_is_tty", lambda: True)
+    run_id = server.create_run()
+    source = tmp_path / "big.bin"
+    write_file(source, _artifacts.PROGRESS_THRESHOLD)
+    _artifacts.upload_file(server.url, run_id, source)
+    assert "upload big.bin" in capsys.readouterr().err
+    small = tmp_path / "small.txt"
+    small.write_text("small")
+    _artifacts.upload_file(server.url, run_id, small)
+    assert capsys.readouterr().err == ""  # small transfers stay quiet even on a terminal
 
 
 def test_tree_round_trip(server: Server, tmp_path: Path) -> None:

@@ -86,11 +86,8 @@ class _Unsatisfiable(Exception):
 
 
 def _state(request: Request) -> tuple[Settings, ArtifactStore, async_sessionmaker[AsyncSession]]:
-    """Settings, artifact store and read sessionmaker that the app's lifespan opened."""
+    """Settings, artifact store and read sessionmaker, as the app's lifespan published them."""
     state = request.app.state
-    resources = getattr(state, "resources", None)
-    if resources is not None:
-        return resources.settings, resources.artifact_store, resources.db.sessionmaker
     return state.settings, state.artifact_store, state.sessionmaker
 
 
