@@ -108,3 +108,14 @@ async def test_keys_for_the_column_chooser_and_run_count(gql):
     assert exp["paramKeys"] == ["lr"]
     assert exp["metricKeys"] == ["acc", "loss"]
     assert exp["tagKeys"] == ["team"]
+
+
+async def test_mutation_result_with_several_loaders_at_once(gql):
+    # Sibling fields resolve concurrently; they share one session, which allows one operation
+    # at a time (this failed on PostgreSQL before the request's reads were serialised).
+    data = await gql.ok(
+        """mutation { createExperiment(name: "many", tags: [{key: "a", value: "b"}]) {
+             id tags { key } runCount lastActivity paramKeys metricKeys tagKeys } }"""
+    )
+    assert data["createExperiment"]["tags"] == [{"key": "a"}] and data["createExperiment"]["runCount"] == 0
+    assert data["createExperiment"]["tagKeys"] == []

@@ -35,7 +35,7 @@ class ConnectionBase:
     _page: Page
 
     async def _total_count(self, info: strawberry.Info) -> int:
-        return await count(await info.context.session(), self._page.count_query)
+        return await info.context.read(count, query=self._page.count_query)
 
 
 def page_size(first: int | None, maximum: int) -> int:

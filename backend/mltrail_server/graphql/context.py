@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,8 @@ from mltrail_server.config import Settings
 from mltrail_server.graphql.loaders import Loaders, build_loaders
 from mltrail_server.store.engine import Database
 from mltrail_server.store.ingest import BatchWriter
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -35,10 +38,11 @@ class Context:
     response: Any = None
     user: str | None = None
     _session: AsyncSession | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = build_loaders(self.session)
+        self.loaders = build_loaders(self.read)
 
     @property
     def settings(self) -> Settings:
@@ -48,11 +52,16 @@ class Context:
     def dialect(self) -> str:
         return self.resources.db.dialect
 
-    async def session(self) -> AsyncSession:
-        """The request's read session, opened on first use."""
-        if self._session is None:
-            self._session = self.resources.db.sessionmaker()
-        return self._session
+    async def read(self, fn: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
+        """Run ``fn(session, **kwargs)`` on the request's read session, one call at a time.
+
+        Sibling fields and DataLoader batches resolve concurrently, but an AsyncSession (and
+        the connection under it) allows one operation at a time: the lock serialises them.
+        """
+        async with self._lock:
+            if self._session is None:
+                self._session = self.resources.db.sessionmaker()
+            return await fn(self._session, **kwargs)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

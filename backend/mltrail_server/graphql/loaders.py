@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from mltrail_server.services import tracking
@@ -21,13 +20,13 @@ V = TypeVar("V")
 
 
 def _loader(
-    session_getter: Callable[[], Awaitable[AsyncSession]],
+    read: Callable[..., Awaitable[Any]],
     fetch: Callable[..., Awaitable[dict[Any, Any]]],
     keyword: str,
     default: Callable[[], Any],
 ) -> DataLoader[Any, Any]:
     async def load(keys: Sequence[Any]) -> list[Any]:
-        found = await fetch(await session_getter(), **{keyword: list(keys)})
+        found = await read(fetch, **{keyword: list(keys)})
         return [found[key] if key in found else default() for key in keys]
 
     return DataLoader(load_fn=load)
@@ -47,21 +46,23 @@ class Loaders:
     experiment_keys: DataLoader[int, dict[int, list[str]]]
 
 
-def build_loaders(session_getter: Callable[[], Awaitable[AsyncSession]]) -> Loaders:
+def build_loaders(read: Callable[..., Awaitable[Any]]) -> Loaders:
+    """``read(fetch, **kwargs)`` runs ``fetch(session, **kwargs)`` on the request's session."""
+
     def none() -> None:
         return None
 
     return Loaders(
-        params_by_run=_loader(session_getter, tracking.params_by_run, "run_pks", list),
-        tags_by_run=_loader(session_getter, tracking.tags_by_run, "run_pks", list),
-        latest_metrics_by_run=_loader(session_getter, tracking.latest_metrics_by_run, "run_pks", list),
-        inputs_by_run=_loader(session_getter, tracking.inputs_by_run, "run_pks", list),
-        run_by_id=_loader(session_getter, tracking.runs_by_id, "run_ids", none),
-        children_by_parent=_loader(session_getter, tracking.children_by_parent, "parent_ids", list),
-        experiment_by_id=_loader(session_getter, tracking.experiments_by_id, "ids", none),
-        experiment_tags=_loader(session_getter, tracking.experiment_tags_by_id, "ids", list),
+        params_by_run=_loader(read, tracking.params_by_run, "run_pks", list),
+        tags_by_run=_loader(read, tracking.tags_by_run, "run_pks", list),
+        latest_metrics_by_run=_loader(read, tracking.latest_metrics_by_run, "run_pks", list),
+        inputs_by_run=_loader(read, tracking.inputs_by_run, "run_pks", list),
+        run_by_id=_loader(read, tracking.runs_by_id, "run_ids", none),
+        children_by_parent=_loader(read, tracking.children_by_parent, "parent_ids", list),
+        experiment_by_id=_loader(read, tracking.experiments_by_id, "ids", none),
+        experiment_tags=_loader(read, tracking.experiment_tags_by_id, "ids", list),
         experiment_stats=_loader(
-            session_getter, tracking.experiment_stats_by_id, "ids", lambda: tracking.ExperimentStats(0, None)
+            read, tracking.experiment_stats_by_id, "ids", lambda: tracking.ExperimentStats(0, None)
         ),
-        experiment_keys=_loader(session_getter, tracking.experiment_keys_by_id, "ids", dict),
+        experiment_keys=_loader(read, tracking.experiment_keys_by_id, "ids", dict),
     )

@@ -86,10 +86,9 @@ async def create_experiment(
     except IntegrityError:
         raise Conflict(f"name: an experiment named {name!r} already exists") from None
     experiment.artifact_location = f"{settings.resolved_artifact_root.rstrip('/')}/{experiment.id}"
+    # Experiment tags describe the experiment; experiment_keys lists the keys of its *runs*.
     for key, value in dict(tags).items():
         session.add(m.ExperimentTag(experiment_id=experiment.id, key=key, value=value))
-    if tags:
-        await _add_experiment_keys(session, experiment.id, m.KEY_KIND_TAG, [k for k, _ in tags])
     await session.flush()
     return experiment
 

@@ -24,8 +24,8 @@ class ExperimentQuery:
         after: str | None = None,
         include_deleted: bool = False,
     ) -> ExperimentConnection:
-        page = await tracking.list_experiments(
-            await info.context.session(),
+        page = await info.context.read(
+            tracking.list_experiments,
             dialect=info.context.dialect,
             filter_text=filter,
             first=page_size(first, info.context.settings.max_page_size),
@@ -38,5 +38,5 @@ class ExperimentQuery:
     async def experiment(
         self, info: Info, id: strawberry.ID | None = None, name: str | None = None
     ) -> Experiment | None:
-        found = await tracking.get_experiment(await info.context.session(), experiment_id=id, name=name)
+        found = await info.context.read(tracking.get_experiment, experiment_id=id, name=name)
         return Experiment.from_model(found)

@@ -27,8 +27,8 @@ class MetricQuery:
         min_step: Long | None = None,
         max_step: Long | None = None,
     ) -> list[MetricSeries]:
-        series = await tracking.metric_histories(
-            await info.context.session(),
+        series = await info.context.read(
+            tracking.metric_histories,
             settings=info.context.settings,
             run_ids=run_ids,
             keys=keys,

@@ -29,8 +29,8 @@ class RunQuery:
         after: str | None = None,
         view_type: ViewType = ViewType.ACTIVE,
     ) -> RunConnection:
-        page = await tracking.search_runs(
-            await info.context.session(),
+        page = await info.context.read(
+            tracking.search_runs,
             dialect=info.context.dialect,
             experiment_ids=experiment_ids,
             filter_text=filter,
@@ -43,4 +43,4 @@ class RunQuery:
 
     @strawberry.field(description="One run by id (deleted ones too); NOT_FOUND when there is none.")
     async def run(self, info: Info, id: strawberry.ID) -> Run | None:
-        return Run.from_model(await tracking.get_run(await info.context.session(), run_id=id))
+        return Run.from_model(await info.context.read(tracking.get_run, run_id=id))
