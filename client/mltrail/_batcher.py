@@ -1,17 +1,18 @@
-"""Queued logging: microseconds on the caller's thread, delivery on a background thread.
+"""Queued logging: microseconds on the caller's thread, delivery on background threads.
 
 The caller's side (`add_metric`, `add_param`, `add_tag`, `submit`) appends to in-memory
-columns under one lock and returns. A daemon thread wakes when `flush_points` points are
+columns under one lock and returns. A journaler thread wakes when `flush_points` points are
 queued or every `flush_interval` seconds, turns the columns into columnar `logBatch` records
-(at most `max_batch_points` points each, a fresh `batchId` each), journals them in the spool
-and sends them oldest first, retrying with exponential backoff and full jitter while the
-server is unreachable.
+(at most `max_batch_points` points each, a fresh `batchId` each) and appends them to the
+spool. A sender thread posts spool records oldest first, retrying with exponential backoff
+and full jitter while the server is unreachable; records stay in the spool until answered.
 
 Memory policy (bounded, never a silent drop): at most `max_queue_points` points wait in
-memory (~40 bytes each). When a caller finds the queue full it wakes the sender and blocks up
-to `block_seconds` for room; if there is still none (the sender is stuck in a slow request),
-the caller writes the queue to the spool itself and carries on. Records waiting for delivery
-live in the spool on disk, with only a bounded window of them in memory.
+memory (~40 bytes each). When a caller finds the queue full it wakes the journaler and
+blocks up to `block_seconds` for room; if there is still none (the journaler cannot keep up:
+slow disk, starved CPU), the caller writes the queue to the spool itself and carries on.
+Records waiting for delivery live in the spool on disk, with only a bounded window of them in
+memory, so a slow or absent server never grows the process.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ class Batcher:
         self.tracking_uri = tracking_uri
         self._timeout = timeout
         self._spool_root = Path(spool_root) if spool_root is not None else default_root()
-        self._flush_points = flush_points
+        # The size trigger is also where the memory bound is checked, so it never exceeds it.
+        self._flush_points = min(flush_points, max_queue_points)
         self._flush_interval = flush_interval
         self._max_batch_points = max_batch_points
         self._max_queue_points = max_queue_points
@@ -82,8 +84,11 @@ class Batcher:
         self._new_columns()
         self._items: list[tuple[str, str, str, str]] = []  # (run_id, "p" | "t", key, value)
 
-        # Serializes journal appends (so records keep their order) and guards the spool.
-        self._journal_lock = threading.Lock()
+        # `_drain_lock` orders drains among themselves (swap, encode, append), so records keep
+        # the order of the calls; `_spool_lock` guards the spool only, so the sender can take
+        # the next record while the journaler is still encoding the following ones.
+        self._drain_lock = threading.Lock()
+        self._spool_lock = threading.Lock()
         self._spool: Spool | _MemorySpool | None = None
         self._appended = 0
         self._handled = 0
@@ -100,8 +105,14 @@ class Batcher:
         self._closed = False
         self.spills = 0  # times a caller had to write the queue to the spool itself
 
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="mltrail-sender", daemon=True)
+        # Two daemon threads: the journaler encodes queued points into the spool, the sender
+        # posts spool records. Encoding (float to JSON costs about a microsecond per point)
+        # overlaps with requests in flight instead of adding to them.
+        self._wake = threading.Event()  # the journaler's: points are waiting
+        self._send_wake = threading.Event()  # the sender's: records are waiting
+        self._journaler = threading.Thread(target=self._journal_loop, name="mltrail-journaler", daemon=True)
+        self._thread = threading.Thread(target=self._send_loop, name="mltrail-sender", daemon=True)
+        self._journaler.start()
         self._thread.start()
 
     # -- the caller's side: cheap, never touches the network --------------------------------
@@ -166,7 +177,6 @@ class Batcher:
     def submit(self, operation: str, variables: dict[str, Any]) -> None:
         """Queue a non-batched operation (createRun, updateRun, logInputs) after what is queued."""
         self._journal(extra=[make_record(operation, variables)])
-        self._wake.set()
 
     def _make_room(self) -> None:
         self._wake.set()
@@ -192,14 +202,14 @@ class Batcher:
         will be sent when the server is back, so there is no point holding the caller longer.
         """
         self._journal()
-        with self._journal_lock:
+        with self._spool_lock:
             target = self._appended
         deadline = None if timeout is None else _monotonic() + timeout
         with self._progress:
             failed_before = self._failed_attempts
             self._flushing += 1
         self._retry_now = True
-        self._wake.set()
+        self._send_wake.set()
         try:
             with self._progress:
                 while self._handled < target:
@@ -222,8 +232,10 @@ class Batcher:
         self._closed = True
         self._stopping = True
         self._wake.set()
+        self._send_wake.set()
+        self._journaler.join(timeout=2.0)
         self._thread.join(timeout=2.0)
-        with self._journal_lock:
+        with self._spool_lock:
             spool, self._spool = self._spool, None
             if spool is not None:
                 removed = spool.close()
@@ -244,23 +256,32 @@ class Batcher:
             queued = len(self._keys) + len(self._items)
         return queued + self._appended - self._handled
 
-    # -- the sender thread ------------------------------------------------------------------
+    # -- the background threads -------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _journal_loop(self) -> None:
         while not self._stopping:
-            self._wake.wait(self._next_wait())
+            self._wake.wait(self._flush_interval)
             self._wake.clear()
             try:
                 self._journal()
+            except Exception:  # must survive anything; what was queued stays queued
+                logger.exception("mltrail: unexpected error while journaling")
+                time.sleep(self._flush_interval)
+
+    def _send_loop(self) -> None:
+        while not self._stopping:
+            self._send_wake.wait(self._next_wait())
+            self._send_wake.clear()
+            try:
                 self._deliver_pending()
-            except Exception:  # the sender must survive anything; the data stays journaled
+            except Exception:  # must survive anything; the record stays in the spool
                 logger.exception("mltrail: unexpected error in the background sender")
                 time.sleep(self._flush_interval)
 
     def _next_wait(self) -> float:
         if self._retry_at and not self._retry_now:
-            return max(0.0, min(self._flush_interval, self._retry_at - _monotonic()))
-        return self._flush_interval
+            return max(0.0, min(1.0, self._retry_at - _monotonic()))
+        return 1.0  # the journaler wakes the sender when there is something to send
 
     def _deliver_pending(self) -> None:
         while not self._stopping or self._flushing:
@@ -268,7 +289,7 @@ class Batcher:
                 self._retry_now = False
             elif _monotonic() < self._retry_at:
                 return
-            with self._journal_lock:
+            with self._spool_lock:
                 record = self._spool.peek() if self._spool is not None else None
             if record is None:
                 return
@@ -277,7 +298,7 @@ class Batcher:
             except ServerUnavailable as error:
                 self._note_failure(error)
                 return
-            with self._journal_lock:
+            with self._spool_lock:
                 if self._spool is not None:
                     self._spool.mark_done()
             with self._progress:
@@ -288,8 +309,6 @@ class Batcher:
             if self._offline_reported:
                 self._offline_reported = False
                 logger.warning("mltrail: %s is reachable again; sending the spooled data", self.tracking_uri)
-            if len(self._keys) >= self._flush_points:
-                self._journal()
 
     def _note_failure(self, error: Exception) -> None:
         with self._progress:
@@ -321,7 +340,7 @@ class Batcher:
 
     def _journal(self, extra: Iterable[Record] = ()) -> None:
         """Move everything queued in memory into the spool, then `extra`, in call order."""
-        with self._journal_lock:
+        with self._drain_lock:
             with self._lock:
                 run_ids, keys, values = self._run_ids, self._keys, self._values
                 steps, timestamps, items = self._steps, self._timestamps, self._items
@@ -338,14 +357,16 @@ class Batcher:
             records.extend(extra)
             if not records:
                 return
-            spool = self._open_spool()
-            for record in records:
-                try:
-                    spool.append(record)
-                except OSError as error:  # disk full, spool directory removed, ...
-                    spool = self._spool_in_memory(error)
-                    spool.append(record)
-                self._appended += 1
+            with self._spool_lock:
+                spool = self._open_spool()
+                for record in records:
+                    try:
+                        spool.append(record)
+                    except OSError as error:  # disk full, spool directory removed, ...
+                        spool = self._spool_in_memory(error)
+                        spool.append(record)
+                    self._appended += 1
+        self._send_wake.set()
 
     def _open_spool(self) -> Spool | _MemorySpool:
         if self._spool is None:
