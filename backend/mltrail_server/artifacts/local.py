@@ -154,7 +154,6 @@ class LocalStore:
         name = path.rsplit("/", 1)[-1]
         tmp = os.path.join(parent, f"{TEMP_PREFIX}{secrets.token_hex(8)}")
         fd = -1
-        writing: asyncio.Future[None] | None = None
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_BINARY, 0o644)
             buffer = bytearray()
@@ -162,14 +161,8 @@ class LocalStore:
                 limit.add(len(chunk))
                 buffer += chunk
                 if len(buffer) >= CHUNK_SIZE:
-                    # Receive the next chunk while this one is written: two chunks of memory.
-                    if writing is not None:
-                        await writing
-                    writing = asyncio.ensure_future(asyncio.to_thread(_write_all, fd, buffer))
-                    buffer = bytearray()
-            if writing is not None:
-                await writing
-                writing = None
+                    await asyncio.to_thread(_write_all, fd, buffer)
+                    buffer.clear()
             if buffer:
                 await asyncio.to_thread(_write_all, fd, buffer)
             await asyncio.to_thread(os.fsync, fd)
@@ -180,10 +173,6 @@ class LocalStore:
             st = os.stat(final)
         except BaseException:
             # Cancellation (client gone), the size limit or a disk error: leave nothing behind.
-            if writing is not None:
-                # The thread cannot be interrupted: let it finish before closing its fd.
-                with contextlib.suppress(BaseException):
-                    await asyncio.shield(writing)
             if fd >= 0:
                 os.close(fd)
             with contextlib.suppress(FileNotFoundError):

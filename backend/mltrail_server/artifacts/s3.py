@@ -89,8 +89,14 @@ class S3Store:
         part_size: int = MIN_PART_SIZE,
     ) -> S3Store:
         """Open a client; credentials come from the usual AWS chain (env, profile, role)."""
-        import aioboto3
-        from aiobotocore.config import AioConfig
+        try:
+            import aioboto3
+            from aiobotocore.config import AioConfig
+        except ImportError as exc:
+            raise ValueError(
+                f"MLTRAIL_ARTIFACT_ROOT is an s3:// URI but {exc.name} is not installed: "
+                "pip install 'mltrail[s3]'"
+            ) from None
 
         config = AioConfig(
             signature_version="s3v4",
@@ -248,21 +254,13 @@ class S3Store:
             raise
         body = response["Body"]
         finished = False
-        pending = bytearray()
         try:
             while True:
-                # The socket hands out ~64 KiB at a time; sending those one by one costs an
-                # event-loop turn and a write each, so gather CHUNK_SIZE before yielding.
-                chunk = await body.read(CHUNK_SIZE - len(pending))
+                chunk = await body.read(CHUNK_SIZE)
                 if not chunk:
                     finished = True
                     break
-                pending += chunk
-                if len(pending) >= CHUNK_SIZE:
-                    yield bytes(pending)
-                    pending.clear()
-            if pending:
-                yield bytes(pending)
+                yield chunk
         finally:
             # A fully read body returns its connection to the pool; an abandoned one must not.
             if finished:
