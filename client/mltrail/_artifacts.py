@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from mltrail._exceptions import (
-    ApiError,
     InvalidArgument,
     NotFound,
     ServerUnavailable,
@@ -39,6 +38,7 @@ from mltrail._transport import GraphQLTransport, request_headers
 
 CHUNK_SIZE = 1024 * 1024
 PROGRESS_THRESHOLD = 8 * 1024 * 1024
+PROBE_THRESHOLD = 64 * 1024 * 1024
 _RETRIES = 3
 
 PRESIGN_PROBE_HEADER = "X-Mltrail-Presign"
@@ -135,6 +135,12 @@ def _client_for(client: Any | None) -> Iterator[Any]:
         owned.close()
 
 
+def _unavailable(url: str, error: BaseException) -> ServerUnavailable:
+    if isinstance(error, ServerUnavailable):
+        return error
+    return ServerUnavailable(f"{url}: {type(error).__name__}: {error}")
+
+
 def _is_transient(error: BaseException) -> bool:
     import httpx
 
@@ -213,7 +219,9 @@ def _put_once(
     handle.seek(0)
     progress.reset()
     length = {"Content-Length": str(size)}
-    if tracking_uri not in _proxied_servers:
+    # Probe when the server's mode is unknown, and before any large body: a server that
+    # refuses it (size limit, unknown run) says so before gigabytes are sent for nothing.
+    if tracking_uri not in _proxied_servers or size >= PROBE_THRESHOLD:
         probe = client.put(
             url, content=b"", headers={PRESIGN_PROBE_HEADER: "1", UPLOAD_LENGTH_HEADER: str(size)}
         )
@@ -251,10 +259,10 @@ def _upload_handle(
                 _put_once(client, tracking_uri, url, handle, size, progress)
                 return
             except Exception as error:
-                if not _is_transient(error) or attempt == _RETRIES - 1:
-                    if isinstance(error, ApiError | ServerUnavailable):
-                        raise
-                    raise ServerUnavailable(f"{url}: {type(error).__name__}: {error}") from None
+                if not _is_transient(error):
+                    raise  # an ApiError from the server, or a local error (reading the file)
+                if attempt == _RETRIES - 1:
+                    raise _unavailable(url, error) from None
                 time.sleep(0.5 * 2**attempt)
 
 
@@ -337,12 +345,15 @@ def upload_figure(tracking_uri: str, run_id: str, figure: Any, artifact_file: st
 
 def list_artifacts(tracking_uri: str, run_id: str, path: str | None = None) -> list[ArtifactInfo]:
     """Direct children of ``path`` (the run's root by default); empty for a file or a missing path."""
-    relative = _clean_artifact_path(path or "")
     transport = GraphQLTransport(tracking_uri)
     try:
-        data = transport.execute(_LIST_DOCUMENT, {"runId": run_id, "path": relative or None})
+        return _list(transport, run_id, _clean_artifact_path(path or ""))
     finally:
         transport.close()
+
+
+def _list(transport: GraphQLTransport, run_id: str, relative: str) -> list[ArtifactInfo]:
+    data = transport.execute(_LIST_DOCUMENT, {"runId": run_id, "path": relative or None})
     run = data.get("run")
     if run is None:
         raise NotFound(f"runId: no run with id {run_id!r}")
@@ -358,10 +369,10 @@ def list_artifacts(tracking_uri: str, run_id: str, path: str | None = None) -> l
     ]
 
 
-def _walk(tracking_uri: str, run_id: str, path: str) -> Iterator[ArtifactInfo]:
-    for entry in list_artifacts(tracking_uri, run_id, path):
+def _walk(transport: GraphQLTransport, run_id: str, path: str) -> Iterator[ArtifactInfo]:
+    for entry in _list(transport, run_id, path):
         if entry.is_dir:
-            yield from _walk(tracking_uri, run_id, entry.path)
+            yield from _walk(transport, run_id, entry.path)
         else:
             yield entry
 
@@ -388,10 +399,10 @@ def _download_file(client: Any, tracking_uri: str, run_id: str, path: str, targe
         except Exception as error:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
-            if not _is_transient(error) or attempt == _RETRIES - 1:
-                if isinstance(error, ApiError | ServerUnavailable):
-                    raise
-                raise ServerUnavailable(f"{url}: {type(error).__name__}: {error}") from None
+            if not _is_transient(error):
+                raise
+            if attempt == _RETRIES - 1:
+                raise _unavailable(url, error) from None
             time.sleep(0.5 * 2**attempt)
 
 
@@ -417,6 +428,11 @@ def download(
             return destination
         destination.mkdir(parents=True, exist_ok=True)
         prefix = f"{relative}/" if relative else ""
-        for entry in _walk(tracking_uri, run_id, relative):
-            _download_file(http, tracking_uri, run_id, entry.path, destination / entry.path[len(prefix) :])
+        transport = GraphQLTransport(tracking_uri)
+        try:
+            for entry in _walk(transport, run_id, relative):
+                target = destination / entry.path[len(prefix) :]
+                _download_file(http, tracking_uri, run_id, entry.path, target)
+        finally:
+            transport.close()
     return destination

@@ -239,7 +239,7 @@ def test_public_download_uses_the_configured_server(
     assert [e.path for e in mltrail.artifacts.list_artifacts(run_id, "configs")] == ["configs/cfg.yaml"]
 
 
-def test_errors(server: Server, tmp_path: Path) -> None:
+def test_errors(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run_id = server.create_run()
     source = tmp_path / "a.txt"
     source.write_text("a")
@@ -254,6 +254,9 @@ def test_errors(server: Server, tmp_path: Path) -> None:
     assert not (tmp_path / "missing").exists()
     too_big = tmp_path / "big.bin"
     write_file(too_big, MAX_UPLOAD_BYTES + 1)
+    with pytest.raises(ResourceExhausted):
+        _artifacts.upload_file(server.url, run_id, too_big)
+    monkeypatch.setattr(_artifacts, "PROBE_THRESHOLD", 0)  # refused by the probe, before the body
     with pytest.raises(ResourceExhausted):
         _artifacts.upload_file(server.url, run_id, too_big)
     assert [e.path for e in _artifacts.list_artifacts(server.url, run_id)] == []

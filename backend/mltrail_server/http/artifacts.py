@@ -11,8 +11,9 @@ up, never for the length of a transfer.
 
 In direct mode (S3 only) GET/HEAD/PUT answer ``307`` with a presigned URL instead, so the
 bytes go between the client and S3. A PUT carrying ``X-Mltrail-Presign: 1`` and no body is a
-probe: it gets the redirect in direct mode, and ``204`` in proxied mode (nothing written), so a
-client learns where to send a large body before sending it.
+probe: it gets the redirect in direct mode, and ``204`` in proxied mode (nothing written); with
+``X-Mltrail-Upload-Length`` it gets ``413`` when that size is over the limit. A client thus
+learns where to send a large body, and whether it will be accepted, before sending it.
 
 Errors are JSON ``{"error": {"code": ..., "message": ...}}`` with the status that the domain
 error carries (400 bad path, 404 unknown run or file, 413 too large, 416 bad range).
@@ -175,12 +176,11 @@ async def put_artifact(request: Request) -> Response:
             # Refused before a byte of the body is read.
             raise ResourceExhausted(f"upload of {declared} bytes exceeds the limit of {max_bytes} bytes")
         run_root = await _run_root(request, run_id, for_write=True)
+        # The size a probe announces (or, in direct mode, the size the client will send S3).
+        upload_length = request.headers.get("x-mltrail-upload-length", "")
+        if upload_length.isdigit() and int(upload_length) > max_bytes:
+            raise ResourceExhausted(f"upload of {upload_length} bytes exceeds the limit of {max_bytes} bytes")
         if settings.artifact_mode == "direct":
-            upload_length = request.headers.get("x-mltrail-upload-length", "")
-            if upload_length.isdigit() and int(upload_length) > max_bytes:
-                raise ResourceExhausted(
-                    f"upload of {upload_length} bytes exceeds the limit of {max_bytes} bytes"
-                )
             url = await store.presigned_put(run_root, path, expires_in=PRESIGNED_URL_TTL_SECONDS)
             return RedirectResponse(url, status_code=307, headers={ARTIFACT_MODE_HEADER: "direct"})
         if request.headers.get(PRESIGN_PROBE_HEADER):

@@ -458,6 +458,12 @@ async def test_proxied_probe_writes_nothing(artifact_server: Any) -> None:
     )
     assert probe.status_code == 204
     assert probe.headers["x-mltrail-artifact-mode"] == "proxied"
+    too_big = await artifact_server.http.put(
+        url(artifact_server, "probe.txt"),
+        content=b"",
+        headers={"X-Mltrail-Presign": "1", "X-Mltrail-Upload-Length": str(10 * 1024**4)},
+    )
+    assert too_big.status_code == 413
     assert await listing(artifact_server) == []
 
 
