@@ -10,114 +10,20 @@ enable it.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
+from fixtures.databases import create_database, drop_database, require_postgres
 from fixtures.live_server import LiveServer, make_live_server
 from mltrail_server.app import create_app
 from mltrail_server.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-async def postgres_admin_url() -> str | None:
-    """An asyncpg URL of a reachable PostgreSQL server, or None."""
-    explicit = os.environ.get("MLTRAIL_TEST_POSTGRES_URL")
-    candidates = (
-        [explicit]
-        if explicit
-        else [
-            "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
-            "postgresql+asyncpg://root@127.0.0.1:5432/test",
-        ]
-    )
-    for url in candidates:
-        if await _postgres_answers(url):
-            return url
-    return None
-
-
-async def _postgres_answers(url: str) -> bool:
-    import asyncpg
-
-    parsed = make_url(url)
-    try:
-        conn = await asyncpg.connect(
-            host=parsed.host,
-            port=parsed.port or 5432,
-            user=parsed.username,
-            password=parsed.password,
-            database=parsed.database,
-            timeout=3,
-        )
-    except Exception:
-        return False
-    await conn.close()
-    return True
-
-
-_PG_URL: list[str | None] = []
-
-
-async def require_postgres() -> str:
-    if not _PG_URL:
-        _PG_URL.append(await postgres_admin_url())
-    url = _PG_URL[0]
-    if url is None:
-        message = (
-            "PostgreSQL is not reachable on 127.0.0.1:5432: start it "
-            "(pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) "
-            "or set MLTRAIL_TEST_POSTGRES_URL=postgresql+asyncpg://USER@HOST:PORT/DB"
-        )
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
-
-
-async def create_database(admin_url: str) -> str:
-    """Create a fresh, uniquely named database; return its URL."""
-    import asyncpg
-
-    parsed = make_url(admin_url)
-    name = f"mltrail_test_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        database=parsed.database,
-    )
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return parsed.set(database=name).render_as_string(hide_password=False)
-
-
-async def drop_database(admin_url: str, url: str) -> None:
-    import asyncpg
-
-    parsed = make_url(admin_url)
-    name = make_url(url).database
-    conn = await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        database=parsed.database,
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

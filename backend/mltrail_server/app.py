@@ -25,6 +25,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from mltrail_server.artifacts import open_artifact_store
 from mltrail_server.config import Settings
+from mltrail_server.events import open_event_bus
 from mltrail_server.graphql.context import Context, Resources
 from mltrail_server.graphql.schema import build_schema
 from mltrail_server.http import health, prometheus
@@ -166,8 +167,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             writer = open_batch_writer(db)
             stack.push_async_callback(writer.close)
             store = await stack.enter_async_context(open_artifact_store(settings))
+            bus = await stack.enter_async_context(open_event_bus(settings.redis_url))
             resources = Resources(
-                settings=settings, db=db, writer=writer, telemetry=telemetry, artifact_store=store
+                settings=settings, db=db, writer=writer, telemetry=telemetry, artifact_store=store, bus=bus
             )
             app.state.resources = resources
             # Plain names for the HTTP routes that do not go through GraphQL.

@@ -17,6 +17,7 @@ import click
 )
 @click.option("--artifact-root", default=None, help="Local directory or s3://bucket/prefix.")
 @click.option("--artifact-mode", type=click.Choice(["proxied", "direct"]), default=None)
+@click.option("--redis-url", default=None, help="redis://HOST:PORT/DB: live events shared by all replicas.")
 @click.option("--static-dir", default=None, help="Built SPA to serve at / (default: the bundled build).")
 @click.option("--log-level", default=None, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def server(**flags: object) -> None:

@@ -69,6 +69,12 @@ class Context:
         async with self.resources.db.transaction() as session:
             yield session
 
+    async def refresh(self) -> None:
+        """Start over for the next event of a long-lived subscription: no stale loader cache,
+        and no connection held between events."""
+        await self.close()
+        self.loaders = build_loaders(self.read)
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

@@ -46,8 +46,10 @@ def parse_metric_value(value: Any) -> float:
     raise ValueError(f'expected a number or "NaN", "Infinity", "-Infinity", got {_show(value)}')
 
 
-def serialize_metric_value(value: float | None) -> float | str:
-    # None is how the store returns NaN (see store/models.py).
+def serialize_metric_value(value: float | str | None) -> float | str:
+    # None is how the store returns NaN (see store/models.py); live events carry names.
+    if type(value) is str:
+        return value
     if value is None or value != value:
         return "NaN"
     if value == math.inf:
@@ -99,9 +101,9 @@ def parse_string_list(value: Any) -> list[str]:
     return items
 
 
-def serialize_metric_value_list(values: list[float | None]) -> list[float | str]:
+def serialize_metric_value_list(values: list[float | str | None]) -> list[float | str]:
     # x - x == 0 holds exactly for finite floats: one comparison per point on the fast path.
-    return [x if x is not None and x - x == 0 else serialize_metric_value(x) for x in values]
+    return [x if type(x) is float and x - x == 0 else serialize_metric_value(x) for x in values]
 
 
 SCALAR_MAP = {

@@ -20,21 +20,27 @@ from strawberry.tools import merge_types
 from mltrail_server.config import Settings
 from mltrail_server.graphql.experiments.mutations import ExperimentMutation
 from mltrail_server.graphql.experiments.queries import ExperimentQuery
-from mltrail_server.graphql.extensions import ErrorCodes, RequestScope, log_unexpected
+from mltrail_server.graphql.extensions import ErrorCodes, RequestScope, apply_code, log_unexpected
 from mltrail_server.graphql.metrics.mutations import MetricMutation
 from mltrail_server.graphql.metrics.queries import MetricQuery
+from mltrail_server.graphql.metrics.subscriptions import MetricSubscription
 from mltrail_server.graphql.runs.mutations import RunMutation
 from mltrail_server.graphql.runs.queries import RunQuery
+from mltrail_server.graphql.runs.subscriptions import RunSubscription
 from mltrail_server.graphql.scalars import SCALAR_MAP
 
 Query = merge_types("Query", (ExperimentQuery, RunQuery, MetricQuery))
 Mutation = merge_types("Mutation", (ExperimentMutation, RunMutation, MetricMutation))
+Subscription = merge_types("Subscription", (RunSubscription, MetricSubscription))
 
 
 class MltrailSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        # Client mistakes and domain errors are answers, not incidents: log only bugs.
+        # Client mistakes and domain errors are answers, not incidents: log only bugs. Then
+        # code them here too: subscription events reach clients through this path only.
         log_unexpected(errors)
+        for error in errors:
+            apply_code(error)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -46,6 +52,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return MltrailSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             RequestScope,

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mltrail_server.config import Settings
 from mltrail_server.errors import Conflict, InvalidArgument, NotFound
+from mltrail_server.events.bus import EventBus
 from mltrail_server.services import validation as v
 from mltrail_server.store import models as m
 from mltrail_server.store.ingest import BatchOutcome, BatchRequest, BatchWriter, MetricColumns
@@ -450,9 +451,46 @@ def validate_batch(
     return BatchRequest(run_id, batch_id, metrics, params, tags, now_ms())
 
 
-async def log_batch(writer: BatchWriter, request: BatchRequest) -> BatchOutcome:
-    """Write a validated batch whole or not at all; the same batch id twice stores it once."""
-    return await writer.write(request)
+async def log_batch(
+    writer: BatchWriter, request: BatchRequest, *, bus: EventBus | None = None
+) -> BatchOutcome:
+    """Write a validated batch whole or not at all; the same batch id twice stores it once.
+
+    Once stored (never for a duplicate), the points are announced on the ``metrics`` topic.
+    """
+    outcome = await writer.write(request)
+    if bus is not None and not outcome.duplicate and request.metrics is not None and outcome.metrics_written:
+        m = request.metrics
+        await bus.publish(
+            "metrics",
+            {
+                "run_id": outcome.run_id,
+                "experiment_id": outcome.experiment_id,
+                "keys": list(m.keys),
+                "steps": list(m.steps),
+                "timestamps": list(m.timestamps),
+                "values": wire_values(m.values),
+            },
+        )
+    if bus is not None and not outcome.duplicate and (request.params or request.tags):
+        await announce_run(bus, run_id=outcome.run_id, experiment_id=outcome.experiment_id, change="logged")
+    return outcome
+
+
+def wire_values(values: Sequence[float | None]) -> list[float | str]:
+    """Metric values as JSON can carry them: NaN and ±Infinity become their names."""
+    return [
+        v
+        if v is not None and v - v == 0
+        else ("NaN" if v is None or v != v else ("Infinity" if v > 0 else "-Infinity"))
+        for v in values
+    ]
+
+
+async def announce_run(bus: EventBus | None, *, run_id: str, experiment_id: int, change: str) -> None:
+    """Tell live subscribers that a run was created or changed (after the commit)."""
+    if bus is not None:
+        await bus.publish("runs", {"run_id": run_id, "experiment_id": experiment_id, "change": change})
 
 
 # --- metric histories --------------------------------------------------------------------

@@ -41,7 +41,9 @@ class MetricMutation:
             params=[(p.key, p.value) for p in params or []],
             tags=pairs(tags),
         )
-        outcome = await tracking.log_batch(info.context.resources.writer, request)
+        outcome = await tracking.log_batch(
+            info.context.resources.writer, request, bus=info.context.resources.bus
+        )
         telemetry = info.context.resources.telemetry
         if telemetry is not None:
             telemetry.record_batch(outcome)

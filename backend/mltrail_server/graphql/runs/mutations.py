@@ -10,6 +10,14 @@ from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.runs.types import DatasetSpec, Run, RunSourceInput, RunStatus
 from mltrail_server.graphql.scalars import Long
 from mltrail_server.services import tracking
+from mltrail_server.store import models as m
+
+
+async def announce(info: Info, run: m.Run, change: str) -> None:
+    """After the commit: live subscribers learn of the change."""
+    await tracking.announce_run(
+        info.context.resources.bus, run_id=run.id, experiment_id=run.experiment_id, change=change
+    )
 
 
 @strawberry.type
@@ -49,6 +57,7 @@ class RunMutation:
                 source=src,
                 environment=environment,
             )
+        await announce(info, run, "created")
         return Run.from_model(run)
 
     @strawberry.mutation(
@@ -71,18 +80,21 @@ class RunMutation:
                 end_time=end_time,
                 name=name,
             )
+        await announce(info, run, "updated")
         return Run.from_model(run)
 
     @strawberry.mutation(description="Soft-delete a run.")
     async def delete_run(self, info: Info, id: strawberry.ID) -> Run:
         async with info.context.transaction() as session:
             run = await tracking.set_run_deleted(session, run_id=id, deleted=True)
+        await announce(info, run, "deleted")
         return Run.from_model(run)
 
     @strawberry.mutation(description="Restore a soft-deleted run.")
     async def restore_run(self, info: Info, id: strawberry.ID) -> Run:
         async with info.context.transaction() as session:
             run = await tracking.set_run_deleted(session, run_id=id, deleted=False)
+        await announce(info, run, "restored")
         return Run.from_model(run)
 
     @strawberry.mutation(
@@ -128,4 +140,5 @@ class RunMutation:
             run = await tracking.log_inputs(
                 session, settings=info.context.settings, run_id=run_id, datasets=specs
             )
+        await announce(info, run, "logged")
         return Run.from_model(run)
