@@ -60,7 +60,9 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     Raises ``_Unsatisfiable`` when the range cannot be served (416). Multiple ranges and
     malformed headers are ignored, as RFC 9110 allows: the full body is always correct.
     """
-    if not header:
+    if not header or size == 0:
+        # Every range of an empty file is unsatisfiable; the whole (empty) body is the more
+        # useful answer for a preview that always asks for its first bytes.
         return None
     match = _RANGE.match(header)
     if match is None:
