@@ -81,15 +81,22 @@ def _time(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+_UNWRAPPED = frozenset({"id", "run id", "name", "session", "key"})
+
+
 def _table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, show_lines=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        # Ids and names are what people copy into the next command: never wrap them.
+        whole = column in _UNWRAPPED
+        table.add_column(column, overflow="ignore" if whole else "fold", no_wrap=whole)
     for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
+        # Text, not markup: a name like "sweep[lr=0.1]" must print as it is.
+        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
     Console(width=None if sys.stdout.isatty() else 200).print(table)
 
 
