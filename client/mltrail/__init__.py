@@ -13,7 +13,7 @@ of the server is imported.
 """
 
 from mltrail._client import ActiveRun, MltrailClient
-from mltrail._entities import Dataset, Experiment, LatestMetric, MetricSeries, Run, RunSource
+from mltrail._entities import Dataset, Experiment, LatestMetric, MetricBatch, MetricSeries, Run, RunSource
 from mltrail._exceptions import (
     ApiError,
     Conflict,
@@ -63,6 +63,7 @@ __all__ = [
     "InternalError",
     "InvalidArgument",
     "LatestMetric",
+    "MetricBatch",
     "MetricSeries",
     "MltrailClient",
     "MltrailError",

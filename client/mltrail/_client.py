@@ -15,12 +15,12 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
 from mltrail import _documents as doc
-from mltrail._entities import Dataset, Experiment, MetricSeries, Run
+from mltrail._entities import Dataset, Experiment, MetricBatch, MetricSeries, Run
 from mltrail._exceptions import InvalidArgument, MltrailError, NotFound, ServerUnavailable
 from mltrail._transport import DEFAULT_TRACKING_URI, GraphQLTransport
 
@@ -328,6 +328,20 @@ class MltrailClient:
             },
         )
         return [MetricSeries.from_graphql(series) for series in data["metricHistories"]]
+
+    def watch_metrics(
+        self, run_ids: Iterable[str] | None = None, *, experiment_id: str | None = None
+    ) -> Iterator[MetricBatch]:
+        """Metric points as they are stored, live, over WebSocket; stop by leaving the loop.
+
+        Each item is one stored batch (columnar). Only points stored after the subscription
+        started arrive; read `get_metric_history` for what came before.
+        """
+        from mltrail._transport import subscribe
+
+        variables = {"runIds": list(run_ids) if run_ids is not None else None, "experimentId": experiment_id}
+        for result in subscribe(self.tracking_uri, doc.METRICS_LOGGED, variables):
+            yield MetricBatch.from_graphql(result["metricsLogged"])
 
     def update_run(self, run_id: str, *, name: str | None = None) -> None:
         self._execute(doc.UPDATE_RUN, {"id": run_id, "name": name})

@@ -79,6 +79,14 @@ query MetricHistories($runIds: [ID!]!, $keys: [String!], $maxPoints: Int) {
   }
 }"""
 
+# Over WebSocket (graphql-transport-ws): one event per stored logBatch.
+METRICS_LOGGED = """
+subscription MetricsLogged($runIds: [ID!], $experimentId: ID) {
+  metricsLogged(runIds: $runIds, experimentId: $experimentId) {
+    runId experimentId keys steps timestamps values missed
+  }
+}"""
+
 # The operations below can be queued and replayed from the spool, so each is idempotent:
 # createRun on the client-chosen runId, logBatch on (runId, batchId), updateRun and logInputs
 # by their nature.

@@ -210,3 +210,35 @@ class MetricSeries:
             downsampled=bool(data.get("downsampled")),
             total_points=data.get("totalPoints") or len(values),
         )
+
+
+@dataclass(frozen=True)
+class MetricBatch:
+    """Points of one stored batch, as a live subscription delivers them (columnar).
+
+    `missed` counts events the server dropped before this one because the subscriber fell
+    behind; when it is non-zero, re-read the histories to fill the gap.
+    """
+
+    run_id: str
+    experiment_id: str
+    keys: list[str]
+    steps: list[int]
+    timestamps: list[int]
+    values: list[float]
+    missed: int = 0
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @classmethod
+    def from_graphql(cls, data: dict[str, Any]) -> MetricBatch:
+        return cls(
+            run_id=data["runId"],
+            experiment_id=data["experimentId"],
+            keys=list(data.get("keys") or []),
+            steps=list(data.get("steps") or []),
+            timestamps=list(data.get("timestamps") or []),
+            values=[decode_value(v) for v in data.get("values") or []],  # type: ignore[misc]
+            missed=data.get("missed") or 0,
+        )

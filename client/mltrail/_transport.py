@@ -1,4 +1,5 @@
-"""GraphQL over HTTP for the client: one `gql` session per thread of use, errors mapped by code.
+"""GraphQL for the client: `gql` over HTTP (one session per thread of use) and over WebSocket
+for subscriptions, errors mapped to mltrail exceptions by code.
 
 `gql` and `httpx` are imported on first use, not when `mltrail` is imported: together they
 cost several hundred milliseconds of import time, and a training script that only wants
@@ -7,9 +8,12 @@ cost several hundred milliseconds of import time, and a training script that onl
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import threading
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 from mltrail._exceptions import ApiError, InternalError, ServerUnavailable, api_error
@@ -133,6 +137,61 @@ class GraphQLTransport:
                 pass
         self._client = None
         self._session = None
+
+
+def subscribe(
+    tracking_uri: str, document: str, variables: dict[str, Any] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Results of a GraphQL subscription over WebSocket (graphql-transport-ws), as they come.
+
+    Runs gql's WebSocket transport on its own event loop; closing the generator (or leaving
+    a `for` loop over it) closes the connection.
+    """
+    from gql import Client
+    from gql.transport.exceptions import TransportQueryError
+    from gql.transport.websockets import WebsocketsTransport
+
+    url = graphql_url(tracking_uri)
+    url = "ws" + url[4:] if url.startswith("http") else url  # http → ws, https → wss
+    transport = WebsocketsTransport(
+        url=url,
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        headers=request_headers(),
+    )
+    client = Client(transport=transport, fetch_schema_from_transport=False)
+    # A private event loop, closed with the generator: gql's own sync wrapper leaves tasks
+    # pending when a consumer leaves its loop early.
+    loop = asyncio.new_event_loop()
+    results = None
+    try:
+        try:
+            session = loop.run_until_complete(client.connect_async())
+        except Exception as error:
+            raise ServerUnavailable(f"{url}: {type(error).__name__}: {error}") from None
+        results = session.subscribe(_prepared_request(document, variables))
+        while True:
+            try:
+                result = loop.run_until_complete(results.__anext__())
+            except StopAsyncIteration:
+                return
+            except TransportQueryError as error:
+                raise _error_from_graphql(error.errors) from None
+            except Exception as error:
+                if isinstance(error, (OSError, TimeoutError)) or type(error).__module__.startswith(
+                    ("gql.", "websockets")
+                ):
+                    raise ServerUnavailable(f"{url}: {type(error).__name__}: {error}") from None
+                raise
+            yield result
+    finally:
+        with contextlib.suppress(Exception):
+            if results is not None:
+                loop.run_until_complete(results.aclose())
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(client.close_async())
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 _live_transports: weakref.WeakSet[GraphQLTransport] = weakref.WeakSet()
