@@ -407,3 +407,27 @@ def test_watch_metrics_streams_points_as_they_are_stored(client: MltrailClient, 
     assert len(steps) >= 300 and steps == sorted(steps)  # in order, no duplicates
     assert all(batch.run_id == run.id and set(batch.keys) == {"live"} for batch in received)
     assert all(v == float(s) for batch in received for s, v in zip(batch.steps, batch.values, strict=True))
+
+
+@pytest.mark.parametrize(("ending", "status"), [("pass", "FINISHED"), ("raise SystemExit(0)", "FINISHED"),
+                                                ("raise ValueError('boom')", "FAILED")])  # fmt: skip
+def test_interpreter_exit_ends_the_active_run_and_flushes(
+    server: ServerProcess, spool_dir: Path, tmp_path: Path, ending: str, status: str
+) -> None:
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import mltrail\n"
+        f"mltrail.set_tracking_uri({server.url!r})\n"
+        "run = mltrail.start_run(experiment_name='atexit')\n"
+        "print(run.id, flush=True)\n"
+        "for step in range(5_000):\n"
+        "    mltrail.log_metric('x', float(step), step=step)\n"
+        f"{ending}\n"
+    )
+    env = {**os.environ, "MLTRAIL_SPOOL_DIR": str(spool_dir), "MLTRAIL_CAPTURE_ENVIRONMENT": "0"}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    run_id = out.stdout.split()[0]
+    with MltrailClient(server.url) as reader:
+        assert reader.get_run(run_id).status == status
+        assert reader.get_metric_history(run_id, "x").steps == list(range(5_000))
+    assert list(spool_dir.iterdir()) == []

@@ -82,10 +82,12 @@ def test_server_never_up_then_sync_delivers_exactly_once(
             run.log_input(mltrail.Dataset(name="train", digest="d1"))
             for step in range(10_000):
                 run.log_metric("x", float(step), step=step)
+            with client.start_run(experiment_name="offline", parent_run_id=run.id) as child:
+                child.log_metric("y", 1.0)
         client.close()
 
     dry = run_sync(spool_dir, "--dry-run")
-    assert dry["dry_run"] and dry["metric_points"] == 10_000 and dry["delivered"] == 0
+    assert dry["dry_run"] and dry["metric_points"] == 10_001 and dry["delivered"] == 0
     assert [s["tracking_uri"] for s in dry["sessions"]] == [own_server.url]
     copy = tmp_path / "spool-copy"
     shutil.copytree(spool_dir, copy)  # to replay the very same batches a second time
@@ -104,6 +106,8 @@ def test_server_never_up_then_sync_delivers_exactly_once(
         assert stored.tags["t"] == "1" and [d.name for d in stored.inputs] == ["train"]
         assert stored.environment and stored.environment["python"]["version"]
         assert reader.get_experiment(stored.experiment_id).name == "offline"
+        nested = reader.get_run(child.id)
+        assert nested.parent_id == run.id and nested.metrics == {"y": 1.0} and nested.status == "FINISHED"
 
 
 TRAINING_SCRIPT = textwrap.dedent(
