@@ -201,6 +201,8 @@ class Batcher:
         at once and then every few hundred milliseconds): the data is safe in the spool and
         will be sent when the server is back, so there is no point holding the caller longer.
         """
+        if self._closed:
+            return self._appended == self._handled
         self._journal()
         with self._spool_lock:
             target = self._appended
