@@ -135,7 +135,7 @@ class MltrailClient:
             doc.CREATE_EXPERIMENT,
             {"name": name, "description": description, "tags": _tag_list(tags)},
         )
-        return self.get_experiment(data["createExperiment"]["id"])
+        return Experiment.from_graphql(data["createExperiment"])
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         data = self._execute(doc.GET_EXPERIMENT_BY_ID, {"id": experiment_id})

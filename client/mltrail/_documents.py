@@ -43,14 +43,13 @@ query SearchExperiments($filter: String, $first: Int, $after: String, $includeDe
 }"""
     + EXPERIMENT_FIELDS
 )
-# Only the id: the client reads the experiment back with GET_EXPERIMENT_BY_ID. (On PostgreSQL
-# the server fails this mutation when it selects `tags` together with `runCount` or
-# `lastActivity`: "This session is provisioning a new connection; concurrent operations are
-# not permitted". Queries are not affected.)
-CREATE_EXPERIMENT = """
+CREATE_EXPERIMENT = (
+    """
 mutation CreateExperiment($name: String!, $description: String, $tags: [TagInput!]) {
-  createExperiment(name: $name, description: $description, tags: $tags) { id }
+  createExperiment(name: $name, description: $description, tags: $tags) { ...ExperimentFields }
 }"""
+    + EXPERIMENT_FIELDS
+)
 DELETE_EXPERIMENT = "mutation DeleteExperiment($id: ID!) { deleteExperiment(id: $id) { id deleted } }"
 RESTORE_EXPERIMENT = "mutation RestoreExperiment($id: ID!) { restoreExperiment(id: $id) { id deleted } }"
 SET_EXPERIMENT_TAG = (
