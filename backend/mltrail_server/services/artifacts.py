@@ -75,11 +75,6 @@ def normalize_artifact_path(raw: Any, *, field: str = "path", allow_root: bool =
     return "/".join(parts)
 
 
-def join_artifact_path(directory: str | None, name: str) -> str:
-    """``directory/name`` for uploads given a target directory (``artifact_path``) and a file name."""
-    return "/".join(p for p in (directory or "", name) if p)
-
-
 async def get_run_artifact_root(session: AsyncSession, *, run_id: str, for_write: bool = False) -> str:
     """The run's artifact URI; ``NotFound`` for unknown runs, and for deleted ones when writing."""
     from mltrail_server.services import tracking
