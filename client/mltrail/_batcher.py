@@ -59,11 +59,13 @@ class Batcher:
         block_seconds: float = 0.5,
         retry_max_delay: float = 5.0,
         timeout: float = 30.0,
+        user: str | None = None,
     ) -> None:
         from mltrail._transport import GraphQLTransport
 
         self.tracking_uri = tracking_uri
         self._timeout = timeout
+        self._user = user
         self._spool_root = Path(spool_root) if spool_root is not None else default_root()
         # The size trigger is also where the memory bound is checked, so it never exceeds it.
         self._flush_points = min(flush_points, max_queue_points)
@@ -93,7 +95,7 @@ class Batcher:
         self._appended = 0
         self._handled = 0
 
-        self.delivery = Delivery(transport_class(self.tracking_uri, timeout=self._timeout))
+        self.delivery = Delivery(transport_class(self.tracking_uri, timeout=self._timeout, user=self._user))
         self._progress = threading.Condition()
         self._failures = 0  # consecutive failed attempts
         self._failed_attempts = 0  # all failed attempts, for flush()

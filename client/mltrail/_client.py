@@ -70,7 +70,7 @@ class MltrailClient:
         self._spool_dir = spool_dir
         self._capture_environment = capture_environment
         self._batch_options = batch_options
-        self._transport = GraphQLTransport(self.tracking_uri, timeout=timeout)
+        self._transport = GraphQLTransport(self.tracking_uri, timeout=timeout, user=self.user)
         self._batcher_lock = threading.Lock()
         self._batcher: Any = None
         _live_clients.add(self)
@@ -96,6 +96,7 @@ class MltrailClient:
                         self.tracking_uri,
                         spool_root=self._spool_dir,
                         timeout=self._timeout,
+                        user=self.user,
                         **self._batch_options,
                     )
                 batcher = self._batcher

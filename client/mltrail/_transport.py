@@ -27,11 +27,15 @@ def graphql_url(tracking_uri: str) -> str:
     return base if base.endswith("/graphql") else base + "/graphql"
 
 
-def request_headers() -> dict[str, str]:
-    """Headers sent with every request: who is calling, and credentials when configured."""
+def request_headers(user: str | None = None) -> dict[str, str]:
+    """Headers sent with every request: the client, the user (`MLTRAIL_USER` unless given;
+    the server records it on registry changes) and credentials when configured."""
     from mltrail._version import client_version
 
     headers = {"User-Agent": f"mltrail-client/{client_version()}"}
+    user = user or os.environ.get("MLTRAIL_USER")
+    if user:
+        headers["X-Mltrail-User"] = user
     token = os.environ.get("MLTRAIL_TRACKING_TOKEN")
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -45,8 +49,16 @@ class GraphQLTransport:
     training thread never delays queued logging, and the other way round.
     """
 
-    def __init__(self, tracking_uri: str, *, timeout: float = 30.0, connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        *,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        user: str | None = None,
+    ) -> None:
         self.tracking_uri = tracking_uri
+        self.user = user
         self.url = graphql_url(tracking_uri)
         self._timeout = timeout
         self._connect_timeout = connect_timeout
@@ -123,7 +135,7 @@ class GraphQLTransport:
             transport = HTTPXTransport(
                 url=self.url,
                 timeout=httpx.Timeout(self._timeout, connect=self._connect_timeout),
-                headers=request_headers(),
+                headers=request_headers(self.user),
             )
             self._client = Client(transport=transport, fetch_schema_from_transport=False)
             self._session = self._client.connect_sync()
