@@ -75,3 +75,17 @@ def test_an_unreachable_server_is_one_line_not_a_traceback() -> None:
 def test_sync_with_an_empty_spool(tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = CliRunner().invoke(main, ["sync", "--spool-dir", str(tmp_path)])
     assert result.exit_code == 0 and "nothing to sync" in result.output
+
+
+def test_sync_skips_a_session_whose_process_is_alive(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from mltrail._spool import Spool, make_record
+
+    live = Spool.create(tmp_path, tracking_uri="http://127.0.0.1:9")  # locked, like a running job
+    live.append(make_record("updateRun", {"id": "a" * 32, "status": "RUNNING"}))
+    try:
+        result = CliRunner().invoke(main, ["sync", "--spool-dir", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert "still running" in result.output and live.directory.name in result.output
+        assert live.peek() is not None  # untouched
+    finally:
+        live.close()
