@@ -120,7 +120,7 @@ TRAINING_SCRIPT = textwrap.dedent(
     step = 0
     for step in range(20_000):
         mltrail.log_metric("x", float(step), step=step)
-    time.sleep(1.0)  # several flush intervals: all of it is journaled now
+    time.sleep(1.5)  # several flush intervals: all of it is journaled now
     print("LOGGED", step + 1, flush=True)
     while True:  # keep training until SIGKILL
         step += 1
