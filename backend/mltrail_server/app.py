@@ -49,9 +49,10 @@ class MltrailGraphQL(GraphQL):
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
-        # orjson is several times faster than json.dumps on columnar metric responses.
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # orjson is several times faster than json.dumps on columnar metric responses. A str,
+        # not bytes: the same encoder feeds WebSocket messages, which must be text frames.
+        return orjson.dumps(data).decode()
 
 
 class BodySizeLimit:

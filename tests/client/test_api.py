@@ -357,12 +357,6 @@ def test_a_spool_that_cannot_be_written_falls_back_to_memory(
     assert client.get_metric_history(run.id, "x").steps == list(range(5_000))
 
 
-@pytest.mark.xfail(
-    reason="server bug: WebSocket messages go out as binary frames (orjson bytes); graphql-transport-ws "
-    "requires text frames and gql refuses binary ones ('Binary data received in the websocket')",
-    raises=mltrail.ServerUnavailable,
-    strict=False,
-)
 def test_watch_metrics_streams_points_as_they_are_stored(client: MltrailClient, experiment_name: str) -> None:
     import threading
 

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from mltrail_server.graphql.common import ConnectionBase, PageInfo, Tag
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.experiments.types import Experiment
+from mltrail_server.graphql.runs.artifacts import ArtifactEntry, resolve_artifacts
 from mltrail_server.graphql.scalars import Long, MetricValue
 from mltrail_server.services.tracking import Page
 from mltrail_server.store import models as m
@@ -112,6 +113,11 @@ class Run:
     artifact_uri: str
     deleted_at: Long | None
     model: strawberry.Private[m.Run]
+    artifacts: list[ArtifactEntry] = strawberry.field(
+        resolver=resolve_artifacts,
+        description="Direct children of `path` under the run's artifact root (directories first); "
+        "the bytes are at GET /api/artifacts/{runId}/{path}.",
+    )
 
     @classmethod
     def from_model(cls, r: m.Run) -> Run:
