@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import click
 
+from mltrail._cli_artifacts import register as register_artifacts
 from mltrail._cli_server import server
+from mltrail._cli_tracking import register as register_tracking
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,18 +23,8 @@ main.add_command(server)
 
 # Tracking commands (sync, experiments, runs) and artifact commands live beside the client
 # code they drive.
-try:  # pragma: no cover - the modules exist once their features land
-    from mltrail._cli_tracking import register as _register_tracking
-
-    _register_tracking(main)
-except ImportError:
-    pass
-try:  # pragma: no cover
-    from mltrail._cli_artifacts import register as _register_artifacts
-
-    _register_artifacts(main)
-except ImportError:
-    pass
+register_tracking(main)
+register_artifacts(main)
 
 
 if __name__ == "__main__":
