@@ -4,7 +4,7 @@
  * (`orderBy`); this component only reports header clicks. Nested runs are indented under
  * their parent with a toggle.
  */
-import { useEffect, useMemo, useRef } from 'react';
+import { memo, useEffect, useMemo, useRef } from 'react';
 import { Link } from 'react-router';
 import {
   createColumnHelper,
@@ -12,6 +12,7 @@ import {
   getCoreRowModel,
   useReactTable,
   type ColumnDef,
+  type Row,
 } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { StatusBadge } from '../../components/ui/StatusBadge';
@@ -43,6 +44,44 @@ export interface RunsTableProps {
 }
 
 const helper = createColumnHelper<TreeRow>();
+
+/**
+ * One table row. Memoised: while scrolling, rows already on screen only move (a new `start`),
+ * so React re-renders just the rows entering the viewport instead of every visible cell.
+ */
+const RunRowView = memo(function RunRowView({ row, index, start, selected }: {
+  row: Row<TreeRow>;
+  index: number;
+  start: number;
+  selected: boolean;
+  // Part of the props so a change of columns, selection or expansion re-renders the row.
+  columnDefs: unknown;
+}) {
+  return (
+    <div
+      role="row"
+      className={`tr${selected ? ' selected' : ''}${row.original.depth > 0 ? ' child' : ''}`}
+      data-run-id={row.original.run.id}
+      data-index={index}
+      style={{ transform: `translateY(${start}px)`, height: ROW_HEIGHT }}
+    >
+      {row.getVisibleCells().map((cell) => {
+        const spec = (cell.column.columnDef.meta as { spec?: ColumnSpec } | undefined)?.spec;
+        return (
+          <div
+            role="cell"
+            key={cell.id}
+            className={`td${spec && isNumeric(spec) ? ' num' : ''}${spec ? '' : ' col-check'}`}
+            style={{ width: cell.column.getSize() }}
+            data-column={cell.column.id}
+          >
+            {flexRender(cell.column.columnDef.cell, cell.getContext())}
+          </div>
+        );
+      })}
+    </div>
+  );
+});
 
 function isNumeric(spec: ColumnSpec): boolean {
   return spec.kind.startsWith('metrics') || (spec.kind === 'attributes' && spec.key === 'duration');
@@ -219,31 +258,15 @@ export function RunsTable(props: RunsTableProps) {
             {items.map((item) => {
               const row = tableRows[item.index];
               if (!row) return null;
-              const runId = row.original.run.id;
               return (
-                <div
+                <RunRowView
                   key={row.id}
-                  role="row"
-                  className={`tr${selected.has(runId) ? ' selected' : ''}${row.original.depth > 0 ? ' child' : ''}`}
-                  data-run-id={runId}
-                  data-index={item.index}
-                  style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}
-                >
-                  {row.getVisibleCells().map((cell) => {
-                    const spec = (cell.column.columnDef.meta as { spec?: ColumnSpec } | undefined)?.spec;
-                    return (
-                      <div
-                        role="cell"
-                        key={cell.id}
-                        className={`td${spec && isNumeric(spec) ? ' num' : ''}${spec ? '' : ' col-check'}`}
-                        style={{ width: cell.column.getSize() }}
-                        data-column={cell.column.id}
-                      >
-                        {flexRender(cell.column.columnDef.cell, cell.getContext())}
-                      </div>
-                    );
-                  })}
-                </div>
+                  row={row}
+                  index={item.index}
+                  start={item.start}
+                  selected={selected.has(row.original.run.id)}
+                  columnDefs={columnDefs}
+                />
               );
             })}
           </div>
