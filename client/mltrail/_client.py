@@ -458,23 +458,10 @@ class MltrailClient:
         upload_bytes(self.tracking_uri, run_id, data, artifact_file)
 
     def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> None:
-        """A matplotlib figure (savefig) or a plotly figure (write_html / write_image)."""
-        import io
+        """A matplotlib figure (savefig) or a plotly figure (HTML, or an image with kaleido)."""
+        from mltrail._artifacts import upload_figure
 
-        from mltrail._artifacts import upload_bytes
-
-        buffer = io.BytesIO()
-        suffix = os.path.splitext(artifact_file)[1].lower().lstrip(".") or "png"
-        if hasattr(figure, "savefig"):
-            figure.savefig(buffer, format=suffix)
-            data = buffer.getvalue()
-        elif hasattr(figure, "write_html") and suffix == "html":
-            data = figure.to_html().encode("utf-8")
-        elif hasattr(figure, "to_image"):
-            data = figure.to_image(format=suffix)
-        else:
-            raise InvalidArgument(f"cannot save a {type(figure).__name__} as {artifact_file!r}")
-        upload_bytes(self.tracking_uri, run_id, data, artifact_file)
+        upload_figure(self.tracking_uri, run_id, figure, artifact_file)
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -322,3 +322,30 @@ def test_connection_dropped_mid_upload_leaves_nothing(server: Server) -> None:
         time.sleep(0.2)
     assert _artifacts.list_artifacts(server.url, run_id) == []
     assert run_files(server, run_id) == []
+
+
+class _SavefigFigure:
+    """Stands in for a matplotlib Figure (not installed here): log_figure only calls savefig."""
+
+    def __init__(self) -> None:
+        self.formats: list[str] = []
+
+    def savefig(self, buffer, format: str, **_: object) -> None:
+        self.formats.append(format)
+        buffer.write(b"\x89PNG\r\n\x1a\n" + b"pixels" if format == "png" else b"<svg/>")
+
+
+def test_log_figure_uploads_the_rendered_image(server: Server, tmp_path: Path) -> None:
+    import mltrail
+
+    client = mltrail.MltrailClient(server.url)
+    run_id = server.create_run()
+    figure = _SavefigFigure()
+    client.log_figure(run_id, figure, "plots/loss.png")
+    client.log_figure(run_id, figure, "plots/loss.svg")
+    assert figure.formats == ["png", "svg"]
+    got = _artifacts.download(server.url, run_id, "plots/loss.png", tmp_path / "loss.png")
+    assert got.read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(InvalidArgument):
+        client.log_figure(run_id, object(), "plots/nothing.png")
+    client.close()
