@@ -92,3 +92,16 @@ async def test_step_range_zooms_in(gql):
 async def test_too_small_max_points_is_invalid(gql):
     rid = await new_run(gql, await new_experiment(gql))
     await gql.error(HISTORIES, {"runIds": [rid], "maxPoints": 1}, code="INVALID_ARGUMENT")
+
+
+async def test_downsampled_series_never_exceeds_max_points(gql):
+    rid = await new_run(gql, await new_experiment(gql))
+    n = 3000
+    # Scrambled values: the first and last points are not their buckets' extremes, so nothing
+    # coincides and every bucket contributes two points beside the two edges.
+    values = [((i * 7919) % 1000) / 1000 for i in range(n)]
+    await gql.ok(LOG_BATCH, {"runId": rid, "metrics": {
+        "keys": ["r"] * n, "values": values, "steps": list(range(n)), "timestamps": list(range(n))}})
+    for max_points in (100, 101, 1000):
+        series = (await gql.ok(HISTORIES, {"runIds": [rid], "maxPoints": max_points}))["metricHistories"][0]
+        assert max_points - 4 <= len(series["steps"]) <= max_points

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import BigInteger, and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -570,9 +570,8 @@ async def metric_histories(
         query = select(mp.c.run_pk, mp.c.key_id, mp.c.step, mp.c.timestamp, mp.c.value).where(
             or_(*(and_(mp.c.run_pk == rp, mp.c.key_id == kid) for rp, kid in pairs))
         )
-        query = _step_range(query, min_step, max_step).order_by(
-            mp.c.run_pk, mp.c.key_id, mp.c.step, mp.c.timestamp
-        )
+        # Index order (run, key, step): no sort step. Points sharing a step keep their order.
+        query = _step_range(query, min_step, max_step).order_by(mp.c.run_pk, mp.c.key_id, mp.c.step)
         columns: dict[tuple[int, int], tuple[list[int], list[int], list[float | None]]] = defaultdict(
             lambda: ([], [], [])
         )
@@ -633,12 +632,20 @@ async def _downsample(
         where.append(mp.c.step >= min_step)
     if max_step is not None:
         where.append(mp.c.step <= max_step)
-    lo, hi = (await session.execute(select(func.min(mp.c.step), func.max(mp.c.step)).where(*where))).one()
+    # The edges come from the index (ORDER BY step LIMIT 1 each way); they are also the
+    # step range the buckets divide, so no separate MIN/MAX scan is needed.
+    edges = []
+    for order in (mp.c.step.asc(), mp.c.step.desc()):
+        query = select(mp.c.step, mp.c.timestamp, mp.c.value).where(*where).order_by(order).limit(1)
+        edges.append((await session.execute(query)).one())
+    lo, hi = edges[0][0], edges[1][0]
     buckets = max(1, (max_points - 2) // 2)
     scale = buckets / float(hi - lo + 1)
-    bucket = func.cast((mp.c.step - lo) * scale, m.Integer).label("bucket")
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    points: dict[tuple[int, int, Any], None] = {}
+    offset = (mp.c.step - lo) * scale
+    # CAST truncates on SQLite but rounds on PostgreSQL, which would add a bucket: floor there.
+    bucket = func.cast(offset if dialect == "sqlite" else func.floor(offset), BigInteger).label("bucket")
+    points: dict[tuple[int, int, Any], None] = {tuple(edge): None for edge in edges}
     if dialect == "sqlite":
         # SQLite documents that bare columns in a MIN()/MAX() aggregate come from the row that
         # holds the extreme: one pass over the index range per extreme.
@@ -656,13 +663,6 @@ async def _downsample(
             )
             for row in await session.execute(q):
                 points[(row[0], row[1], row[2])] = None
-    for order in ((mp.c.step.asc(), mp.c.timestamp.asc()), (mp.c.step.desc(), mp.c.timestamp.desc())):
-        edge = (
-            await session.execute(
-                select(mp.c.step, mp.c.timestamp, mp.c.value).where(*where).order_by(*order).limit(1)
-            )
-        ).one()
-        points[(edge[0], edge[1], edge[2])] = None
     ordered = sorted(points, key=lambda p: (p[0], p[1]))
     return MetricSeriesData(
         run_id,
