@@ -49,7 +49,7 @@ def test_server_errors_become_typed_exceptions(client: MltrailClient) -> None:
 
 
 def test_an_unreachable_server_raises_server_unavailable(spool_dir: Path) -> None:
-    from .conftest import free_port
+    from fixtures.live_server import free_port
 
     with MltrailClient(f"http://127.0.0.1:{free_port()}", spool_dir=spool_dir) as offline:
         with pytest.raises(mltrail.ServerUnavailable):

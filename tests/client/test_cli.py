@@ -65,7 +65,7 @@ def test_runs_list_show_delete(cli, client: MltrailClient, experiment_name: str)
 
 
 def test_an_unreachable_server_is_one_line_not_a_traceback() -> None:
-    from .conftest import free_port
+    from fixtures.live_server import free_port
 
     result = CliRunner().invoke(main, ["runs", "list", "--tracking-uri", f"http://127.0.0.1:{free_port()}"])
     assert result.exit_code == 1

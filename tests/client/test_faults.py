@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 
 import mltrail
+from fixtures.live_server import subprocess_env
 from mltrail import MltrailClient
 
-from .conftest import ServerProcess, subprocess_env
+from .conftest import ServerProcess
 
 
 def run_sync(spool_dir: Path, *args: str) -> dict:
