@@ -19,6 +19,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
 from mltrail_server.errors import InvalidArgument
 from mltrail_server.services.search.compiler import (
     compile_experiment_filter,
@@ -28,9 +32,6 @@ from mltrail_server.services.search.compiler import (
 )
 from mltrail_server.services.search.parser import parse_filter, parse_order_by
 from mltrail_server.store import models
-from sqlalchemy import insert, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 POSTGRES_URL = os.environ.get(
     "MLTRAIL_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

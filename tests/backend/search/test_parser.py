@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mltrail_server.errors import InvalidArgument
 from mltrail_server.services.search.parser import (
     MAX_CONDITIONS,
