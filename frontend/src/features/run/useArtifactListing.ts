@@ -1,15 +1,21 @@
-/**
- * One directory of a run's artifacts, from `Run.artifacts(path)`.
- *
- * The served schema does not have `Run.artifacts` yet (issue 4 adds it), and an operation
- * naming a missing field fails codegen by design. Until it lands this reports the listing as
- * unavailable; the query to put here then is:
- *
- *   query RunArtifacts($id: ID!, $path: String) {
- *     run(id: $id) { id artifacts(path: $path) { path isDir size modifiedAt contentType } }
- *   }
- */
-import type { CombinedError } from 'urql';
+/** One directory of a run's artifacts, from `Run.artifacts(path)` (directories first). */
+import { useQuery, type CombinedError } from 'urql';
+import { graphql } from '../../graphql/generated';
+
+const RunArtifactsQuery = graphql(`
+  query RunArtifacts($id: ID!, $path: String) {
+    run(id: $id) {
+      id
+      artifacts(path: $path) {
+        path
+        isDir
+        size
+        modifiedAt
+        contentType
+      }
+    }
+  }
+`);
 
 export interface ArtifactListEntry {
   path: string;
@@ -27,6 +33,17 @@ export interface ArtifactListing {
   retry: () => void;
 }
 
-export function useArtifactListing(_runId: string, _dir: string): ArtifactListing {
-  return { available: false, entries: [], fetching: false, error: null, retry: () => undefined };
+export function useArtifactListing(runId: string, dir: string): ArtifactListing {
+  const [{ data, fetching, error }, reexecute] = useQuery({
+    query: RunArtifactsQuery,
+    variables: { id: runId, path: dir || null },
+    requestPolicy: 'cache-and-network',
+  });
+  return {
+    available: true,
+    entries: data?.run?.artifacts ?? [],
+    fetching,
+    error: error ?? null,
+    retry: () => reexecute({ requestPolicy: 'network-only' }),
+  };
 }

@@ -24,13 +24,13 @@ export function RunsPage() {
   const view = useMemo(() => parseRunsView(params), [params]);
   const viewRef = useRef(view);
   viewRef.current = view;
-
-  const setView = useCallback(
-    (patch: Partial<RunsViewState>, replace = false) => {
-      setParams(writeRunsView(updateRunsView(viewRef.current, patch)), { replace });
-    },
-    [setParams],
-  );
+  // The router's setter changes identity with every URL change (the page number changes while
+  // scrolling); a stable setView keeps the table's callbacks, and so its rows, stable.
+  const setParamsRef = useRef(setParams);
+  setParamsRef.current = setParams;
+  const setView = useCallback((patch: Partial<RunsViewState>, replace = false) => {
+    setParamsRef.current(writeRunsView(updateRunsView(viewRef.current, patch)), { replace });
+  }, []);
 
   const keys = useExperimentKeys(view.experimentIds);
   const multiExperiment = view.experimentIds.length !== 1;
@@ -44,8 +44,12 @@ export function RunsPage() {
   const orderBy = view.sort ? [orderByExpression(view.sort.column, view.sort.desc)] : [];
   const pages = useRunsPages({ experimentIds: view.experimentIds, filter: view.filter, orderBy }, PAGE_SIZE, view.page);
 
-  const expanded = useMemo(() => new Set(view.expanded), [view.expanded]);
-  const selected = useMemo(() => new Set(view.selected), [view.selected]);
+  // Keyed by content, not by array identity: every URL change (e.g. the page number while
+  // scrolling) parses new arrays, and a new Set here would rebuild the tree of 10,000 rows.
+  const expandedKey = view.expanded.join(',');
+  const selectedKey = view.selected.join(',');
+  const expanded = useMemo(() => new Set(expandedKey ? expandedKey.split(',') : []), [expandedKey]);
+  const selected = useMemo(() => new Set(selectedKey ? selectedKey.split(',') : []), [selectedKey]);
   const rows = useMemo(() => arrangeRunTree(pages.runs, expanded), [pages.runs, expanded]);
 
   const experimentNames = useMemo(() => new Map(keys.experiments.map((e) => [e.id, e.name])), [keys.experiments]);
