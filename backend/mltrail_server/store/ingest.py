@@ -66,6 +66,16 @@ class BatchOutcome:
     metric_keys: tuple[str, ...] = field(default=())
 
 
+@dataclass
+class Learned:
+    """Ids one transaction interned. They join the writer's caches only after its commit: a
+    concurrent transaction must not use an id it cannot see yet, and a rolled-back one must
+    not leave an id behind that the database may hand to another key."""
+
+    key_ids: dict[str, int] = field(default_factory=dict)
+    experiment_keys: set[tuple[int, int, str]] = field(default_factory=set)
+
+
 class BatchWriter(Protocol):
     async def write(self, request: BatchRequest) -> BatchOutcome: ...
 
@@ -253,9 +263,10 @@ class SqliteBatchWriter:
 
     def _write(self, req: BatchRequest) -> BatchOutcome:
         conn = self._connection()
+        learned = Learned()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            outcome = self._write_in_transaction(conn, req)
+            outcome = self._write_in_transaction(conn, req, learned)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -263,9 +274,13 @@ class SqliteBatchWriter:
             conn.execute("ROLLBACK")
         else:
             conn.execute("COMMIT")
+            self._key_ids.update(learned.key_ids)
+            self._experiment_keys.update(learned.experiment_keys)
         return outcome
 
-    def _write_in_transaction(self, conn: sqlite3.Connection, req: BatchRequest) -> BatchOutcome:
+    def _write_in_transaction(
+        self, conn: sqlite3.Connection, req: BatchRequest, learned: Learned
+    ) -> BatchOutcome:
         run_pk, experiment_id = check_run(conn.execute(SQL_RUN, (req.run_id,)).fetchone(), req.run_id)
         n_points = len(req.metrics.keys) if req.metrics else 0
         if req.batch_id is not None:
@@ -290,7 +305,7 @@ class SqliteBatchWriter:
         if req.metrics and n_points:
             m = req.metrics
             metric_keys = tuple(dict.fromkeys(m.keys))
-            ids = self._intern(conn, metric_keys)
+            ids = self._intern(conn, metric_keys, learned)
             key_ids = [ids[k] for k in m.keys] if len(metric_keys) > 1 else [ids[metric_keys[0]]] * n_points
             values = nan_to_null(m.values)
             conn.executemany(
@@ -304,8 +319,7 @@ class SqliteBatchWriter:
         unseen = [k for k in dict.fromkeys(new_keys) if k not in self._experiment_keys]
         if unseen:
             conn.executemany(SQL_EXPERIMENT_KEYS, unseen)
-        # Only after the transaction's statements succeeded; a rollback re-inserts next time.
-        self._experiment_keys.update(unseen)
+        learned.experiment_keys.update(unseen)
         return BatchOutcome(
             req.run_id,
             req.batch_id,
@@ -317,13 +331,14 @@ class SqliteBatchWriter:
             metric_keys,
         )
 
-    def _intern(self, conn: sqlite3.Connection, keys: Sequence[str]) -> dict[str, int]:
+    def _intern(self, conn: sqlite3.Connection, keys: Sequence[str], learned: Learned) -> dict[str, int]:
         missing = [k for k in keys if k not in self._key_ids]
-        if missing:
-            conn.executemany(SQL_KEY_INSERT, [(k,) for k in missing])
-            for kid, key in conn.execute(_in_list(SQL_KEY_SELECT, len(missing)), missing):
-                self._key_ids[key] = kid
-        return self._key_ids
+        if not missing:
+            return self._key_ids
+        conn.executemany(SQL_KEY_INSERT, [(k,) for k in missing])
+        for kid, key in conn.execute(_in_list(SQL_KEY_SELECT, len(missing)), missing):
+            learned.key_ids[key] = kid
+        return {**self._key_ids, **learned.key_ids}
 
 
 # --- PostgreSQL: asyncpg on a pooled connection ------------------------------------------
@@ -358,10 +373,11 @@ class PostgresBatchWriter:
         try:
             conn = raw.driver_connection
             assert conn is not None
+            learned = Learned()
             tx = conn.transaction()
             await tx.start()
             try:
-                outcome = await self._write_in_transaction(conn, request)
+                outcome = await self._write_in_transaction(conn, request, learned)
             except BaseException:
                 await tx.rollback()
                 raise
@@ -369,11 +385,13 @@ class PostgresBatchWriter:
                 await tx.rollback()
             else:
                 await tx.commit()
+                self._key_ids.update(learned.key_ids)
+                self._experiment_keys.update(learned.experiment_keys)
             return outcome
         finally:
             raw.close()
 
-    async def _write_in_transaction(self, conn: Any, req: BatchRequest) -> BatchOutcome:
+    async def _write_in_transaction(self, conn: Any, req: BatchRequest, learned: Learned) -> BatchOutcome:
         sql = self._sql
         run_pk, experiment_id = check_run(await conn.fetchrow(sql["run"], req.run_id), req.run_id)
         n_points = len(req.metrics.keys) if req.metrics else 0
@@ -402,7 +420,7 @@ class PostgresBatchWriter:
         if req.metrics and n_points:
             m = req.metrics
             metric_keys = tuple(dict.fromkeys(m.keys))
-            ids = await self._intern(conn, metric_keys)
+            ids = await self._intern(conn, metric_keys, learned)
             key_ids = [ids[k] for k in m.keys] if len(metric_keys) > 1 else [ids[metric_keys[0]]] * n_points
             values = nan_to_null(m.values)
             await conn.copy_records_to_table(
@@ -417,7 +435,7 @@ class PostgresBatchWriter:
         unseen = sorted(k for k in dict.fromkeys(new_keys) if k not in self._experiment_keys)
         if unseen:
             await conn.executemany(sql["experiment_keys"], unseen)
-        self._experiment_keys.update(unseen)
+        learned.experiment_keys.update(unseen)
         return BatchOutcome(
             req.run_id,
             req.batch_id,
@@ -429,14 +447,17 @@ class PostgresBatchWriter:
             metric_keys,
         )
 
-    async def _intern(self, conn: Any, keys: Sequence[str]) -> dict[str, int]:
+    async def _intern(self, conn: Any, keys: Sequence[str], learned: Learned) -> dict[str, int]:
         missing = sorted(k for k in keys if k not in self._key_ids)
-        if missing:
-            await conn.executemany(self._sql["key"], [(k,) for k in missing])
-            rows = await conn.fetch(to_dollar(_in_list(SQL_KEY_SELECT, len(missing))), *missing)
-            for kid, key in rows:
-                self._key_ids[key] = kid
-        return self._key_ids
+        if not missing:
+            return self._key_ids
+        # A concurrent transaction inserting the same key makes this one wait, then do nothing;
+        # the SELECT (a new snapshot under READ COMMITTED) then sees the committed row.
+        await conn.executemany(self._sql["key"], [(k,) for k in missing])
+        rows = await conn.fetch(to_dollar(_in_list(SQL_KEY_SELECT, len(missing))), *missing)
+        for kid, key in rows:
+            learned.key_ids[key] = kid
+        return {**self._key_ids, **learned.key_ids}
 
 
 def open_batch_writer(database: Database) -> BatchWriter:
