@@ -12,6 +12,7 @@ import { Empty, ErrorMessage, Loading } from '../../components/ui/QueryStates';
 import { formatRelative, formatTimestamp } from '../../lib/format';
 import { paths } from '../../lib/paths';
 import { readList, writeList, writeString } from '../../lib/searchParams';
+import { useUrlMirror } from '../../lib/useUrlMirror';
 import { matchesSearch } from './search';
 
 const ExperimentsListQuery = graphql(`
@@ -76,8 +77,20 @@ const LIST_SIZE = 1000;
 export function ExperimentsPage() {
   const [params, setParams] = useSearchParams();
   const navigate = useNavigate();
-  const search = params.get('q') ?? '';
-  const includeDeleted = params.get('deleted') === '1';
+  const update = (change: (p: URLSearchParams) => void) => {
+    setParams(
+      (current) => {
+        const next = new URLSearchParams(current);
+        change(next);
+        return next;
+      },
+      { replace: true },
+    );
+  };
+  const [search, setSearch] = useUrlMirror(params.get('q') ?? '', (q) => update((p) => writeString(p, 'q', q)));
+  const [includeDeleted, setIncludeDeleted] = useUrlMirror(params.get('deleted') === '1', (on) =>
+    update((p) => writeString(p, 'deleted', on ? '1' : '')),
+  );
   const selected = readList(params, 'sel');
 
   const [{ data, fetching, error }, reexecute] = useQuery({
@@ -92,12 +105,6 @@ export function ExperimentsPage() {
   const [, renameExperiment] = useMutation(RenameExperimentMutation);
   const [, deleteExperiment] = useMutation(DeleteExperimentMutation);
   const [, restoreExperiment] = useMutation(RestoreExperimentMutation);
-
-  const update = (change: (p: URLSearchParams) => void) => {
-    const next = new URLSearchParams(params);
-    change(next);
-    setParams(next, { replace: true });
-  };
 
   const experiments = data?.experiments.nodes ?? [];
   const visible = useMemo(() => experiments.filter((e) => matchesSearch(e, search)), [experiments, search]);
@@ -130,13 +137,13 @@ export function ExperimentsPage() {
           placeholder="Search experiments by name or description"
           aria-label="Search experiments"
           value={search}
-          onChange={(e) => update((p) => writeString(p, 'q', e.target.value))}
+          onChange={(e) => setSearch(e.target.value)}
         />
         <label className="checkbox-label">
           <input
             type="checkbox"
             checked={includeDeleted}
-            onChange={(e) => update((p) => writeString(p, 'deleted', e.target.checked ? '1' : ''))}
+            onChange={(e) => setIncludeDeleted(e.target.checked)}
           />
           Show deleted
         </label>

@@ -72,7 +72,7 @@ export function ArtifactsBrowser({ runId, dir, file, onNavigate }: ArtifactsBrow
                       data-path={e.path}
                       onClick={() => (e.isDir ? onNavigate(e.path, null) : onNavigate(dir, e.path))}
                     >
-                      {e.isDir ? '📁 ' : '📄 '}
+                      <span className={e.isDir ? 'entry-icon entry-dir' : 'entry-icon entry-file'} aria-hidden="true" />
                       {baseName(e.path)}
                       {e.isDir ? '/' : ''}
                     </button>

@@ -10,6 +10,7 @@ import { MetricChart } from '../../components/charts/MetricChart';
 import { pointsForWidth, toChartData, type ChartData } from '../../components/charts/chartData';
 import { Empty, ErrorMessage, Loading } from '../../components/ui/QueryStates';
 import { formatMetricValue, type WireMetricValue } from '../../graphql/metricValues';
+import { useUrlMirror } from '../../lib/useUrlMirror';
 import { formatZoom, parseZoom, zoomParamName } from './metricZoom';
 
 const MetricHistoryQuery = graphql(`
@@ -33,7 +34,7 @@ export interface MetricChartsProps {
 }
 
 export function MetricCharts({ runId, metrics, params, onParamChange }: MetricChartsProps) {
-  const search = params.get('m') ?? '';
+  const [search, setSearch] = useUrlMirror(params.get('m') ?? '', (m) => onParamChange('m', m));
   const shown = metrics
     .filter((m) => m.key.toLowerCase().includes(search.trim().toLowerCase()))
     .sort((a, b) => a.key.localeCompare(b.key));
@@ -49,7 +50,7 @@ export function MetricCharts({ runId, metrics, params, onParamChange }: MetricCh
         placeholder="Filter metrics"
         aria-label="Filter metrics"
         value={search}
-        onChange={(e) => onParamChange('m', e.target.value)}
+        onChange={(e) => setSearch(e.target.value)}
       />
       {shown.length === 0 ? <Empty>No metric matches “{search}”.</Empty> : null}
       <div className="chart-grid">

@@ -9,6 +9,7 @@ import { graphql } from '../../graphql/generated';
 import { ErrorMessage, Loading } from '../../components/ui/QueryStates';
 import { StatusBadge } from '../../components/ui/StatusBadge';
 import { paths } from '../../lib/paths';
+import { useUrlMirror } from '../../lib/useUrlMirror';
 import { ArtifactsBrowser } from './ArtifactsBrowser';
 import { KeyValueTable } from './KeyValueTable';
 import { MetricCharts } from './MetricCharts';
@@ -72,11 +73,17 @@ export default function RunPage() {
   });
 
   const setParam = (name: string, value: string | null, replace = true) => {
-    const next = new URLSearchParams(params);
-    if (value === null || value === '') next.delete(name);
-    else next.set(name, value);
-    setParams(next, { replace });
+    setParams(
+      (current) => {
+        const next = new URLSearchParams(current);
+        if (value === null || value === '') next.delete(name);
+        else next.set(name, value);
+        return next;
+      },
+      { replace },
+    );
   };
+  const [paramSearch, setParamSearch] = useUrlMirror(params.get('q') ?? '', (q) => setParam('q', q));
 
   if (error && !data?.run) {
     return <ErrorMessage error={error} title="Could not load this run" onRetry={() => reexecute({ requestPolicy: 'network-only' })} />;
@@ -129,11 +136,11 @@ export default function RunPage() {
               className="search-input"
               placeholder="Search params and tags"
               aria-label="Search params and tags"
-              value={params.get('q') ?? ''}
-              onChange={(e) => setParam('q', e.target.value)}
+              value={paramSearch}
+              onChange={(e) => setParamSearch(e.target.value)}
             />
-            <KeyValueTable title="Params" entries={run.params} search={params.get('q') ?? ''} />
-            <KeyValueTable title="Tags" entries={run.tags} search={params.get('q') ?? ''} />
+            <KeyValueTable title="Params" entries={run.params} search={paramSearch} />
+            <KeyValueTable title="Tags" entries={run.tags} search={paramSearch} />
           </div>
           {run.children.length > 0 ? (
             <div className="panel">

@@ -8,6 +8,7 @@ import { Link, useSearchParams } from 'react-router';
 import { ErrorMessage, Empty, Loading } from '../../components/ui/QueryStates';
 import { apiErrors, apiErrorMessage } from '../../graphql/errors';
 import { paths } from '../../lib/paths';
+import { useUrlMirror } from '../../lib/useUrlMirror';
 import { ColumnChooser } from './ColumnChooser';
 import { defaultColumns, orderByExpression, parseColumnId, type ColumnSpec } from './columns';
 import { runsToCsv } from './csvExport';
@@ -34,7 +35,9 @@ export function RunsPage() {
 
   const keys = useExperimentKeys(view.experimentIds);
   const multiExperiment = view.experimentIds.length !== 1;
-  const columnIds = view.columns ?? defaultColumns(keys, multiExperiment);
+  const commitColumns = useCallback((cols: string[] | null) => setView({ columns: cols }), [setView]);
+  const [chosenColumns, setChosenColumns] = useUrlMirror(view.columns, commitColumns);
+  const columnIds = chosenColumns ?? defaultColumns(keys, multiExperiment);
   const columns = useMemo(
     () => columnIds.map(parseColumnId).filter((c): c is ColumnSpec => c !== null),
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -46,10 +49,17 @@ export function RunsPage() {
 
   // Keyed by content, not by array identity: every URL change (e.g. the page number while
   // scrolling) parses new arrays, and a new Set here would rebuild the tree of 10,000 rows.
-  const expandedKey = view.expanded.join(',');
-  const selectedKey = view.selected.join(',');
+  // Mirrored locally so a ticked checkbox shows at once (the router applies URLs in a transition).
+  const commitSelected = useCallback((key: string) => setView({ selected: key ? key.split(',') : [] }, true), [setView]);
+  const commitExpanded = useCallback((key: string) => setView({ expanded: key ? key.split(',') : [] }, true), [setView]);
+  const [selectedKey, setSelectedKey] = useUrlMirror(view.selected.join(','), commitSelected);
+  const [expandedKey, setExpandedKey] = useUrlMirror(view.expanded.join(','), commitExpanded);
   const expanded = useMemo(() => new Set(expandedKey ? expandedKey.split(',') : []), [expandedKey]);
   const selected = useMemo(() => new Set(selectedKey ? selectedKey.split(',') : []), [selectedKey]);
+  const selectedRef = useRef(selected);
+  selectedRef.current = selected;
+  const expandedRef = useRef(expanded);
+  expandedRef.current = expanded;
   const rows = useMemo(() => arrangeRunTree(pages.runs, expanded), [pages.runs, expanded]);
 
   const experimentNames = useMemo(() => new Map(keys.experiments.map((e) => [e.id, e.name])), [keys.experiments]);
@@ -64,21 +74,23 @@ export function RunsPage() {
 
   const onToggleSelected = useCallback(
     (ids: string[], select: boolean) => {
-      const current = new Set(viewRef.current.selected);
+      const current = new Set(selectedRef.current);
       for (const id of ids) {
         if (select) current.add(id);
         else current.delete(id);
       }
-      setView({ selected: Array.from(current) }, true);
+      setSelectedKey(Array.from(current).join(','));
     },
-    [setView],
+    [setSelectedKey],
   );
   const onToggleExpanded = useCallback(
     (id: string) => {
-      const open = viewRef.current.expanded;
-      setView({ expanded: open.includes(id) ? open.filter((x) => x !== id) : [...open, id] }, true);
+      const open = new Set(expandedRef.current);
+      if (open.has(id)) open.delete(id);
+      else open.add(id);
+      setExpandedKey(Array.from(open).join(','));
     },
-    [setView],
+    [setExpandedKey],
   );
   const onTopRowChange = useCallback(
     (index: number) => {
@@ -141,8 +153,8 @@ export function RunsPage() {
           paramKeys={keys.paramKeys}
           metricKeys={keys.metricKeys}
           tagKeys={keys.tagKeys}
-          onChange={(cols) => setView({ columns: cols })}
-          onReset={() => setView({ columns: null })}
+          onChange={(cols) => setChosenColumns(cols)}
+          onReset={() => setChosenColumns(null)}
         />
         <button type="button" onClick={() => void exportCsv()} disabled={pages.runs.length === 0 || exporting === 'Preparing CSV…'}>
           Export CSV{selected.size > 0 ? ` (${selected.size} selected)` : ''}
@@ -150,8 +162,10 @@ export function RunsPage() {
       </div>
       <div className="status-line" aria-live="polite">
         <span data-testid="runs-count">
-          {pages.stale || pages.totalCount === null
-            ? 'Loading…'
+          {pages.error
+            ? ''
+            : pages.stale || pages.totalCount === null
+              ? 'Loading…'
             : `${pages.totalCount.toLocaleString()} run${pages.totalCount === 1 ? '' : 's'}`}
           {!pages.stale && pages.totalCount !== null && pages.runs.length < pages.totalCount
             ? ` · ${pages.runs.length.toLocaleString()} loaded`
@@ -164,7 +178,7 @@ export function RunsPage() {
           <span className="selection">
             {' '}
             · {selected.size} selected for comparison{' '}
-            <button type="button" className="link-button" onClick={() => setView({ selected: [] }, true)}>
+            <button type="button" className="link-button" onClick={() => setSelectedKey('')}>
               clear
             </button>
           </span>
