@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, func, or_, select
+from sqlalchemy import BigInteger, and_, func, literal_column, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -671,11 +671,29 @@ async def _downsample(
     bucket = func.cast(offset if dialect == "sqlite" else func.floor(offset), BigInteger).label("bucket")
     points: dict[tuple[int, int, Any], None] = {tuple(edge): None for edge in edges}
     if dialect == "sqlite":
-        # SQLite documents that bare columns in a MIN()/MAX() aggregate come from the row that
-        # holds the extreme: one pass over the index range per extreme.
-        for agg in (func.min, func.max):
-            q = select(mp.c.step, mp.c.timestamp, agg(mp.c.value)).where(*where).group_by(bucket)
-            for row in await session.execute(q):
+        # One index range scan per bucket and extreme, no GROUP BY (which sorts the whole
+        # series in a temporary B-tree: 3x slower on a million points). SQLite documents that
+        # bare columns of a query with a single MIN() or MAX() come from the row holding the
+        # extreme, so each subquery names that row by its rowid; the points are then read by
+        # rowid, exactly as stored.
+        step_width = (hi - lo + 1) / buckets  # fractional: exactly `buckets` buckets
+        extreme = (
+            "(SELECT CASE WHEN {agg}(value) IS NULL THEN rowid ELSE rowid END FROM metric_points "
+            "WHERE run_pk = :run AND key_id = :key "
+            "AND step >= :lo + CAST(b.i * :width AS INTEGER) AND step < :lo + CAST((b.i + 1) * :width AS INTEGER))"
+        )
+        sql = (
+            "WITH RECURSIVE b(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM b WHERE i + 1 < :buckets) "
+            f"SELECT {extreme.format(agg='min')}, {extreme.format(agg='max')} FROM b"
+        )
+        params = {"run": run_pk, "key": key_id, "lo": lo, "width": step_width, "buckets": buckets}
+        rowids = sorted(
+            {r for pair in await session.execute(text(sql), params) for r in pair if r is not None}
+        )
+        for start in range(0, len(rowids), 10_000):
+            chunk = rowids[start : start + 10_000]
+            query = select(mp.c.step, mp.c.timestamp, mp.c.value).where(literal_column("rowid").in_(chunk))
+            for row in await session.execute(query):
                 points[(row[0], row[1], row[2])] = None
     else:
         inner = select(mp.c.step, mp.c.timestamp, mp.c.value, bucket).where(*where).subquery()
