@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, func, literal_column, or_, select, text
+from sqlalchemy import and_, func, literal_column, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -644,10 +644,10 @@ async def _downsample(
     """Min/max buckets, computed in SQL.
 
     Why min/max buckets and not LTTB: LTTB needs every point in Python (a million rows cross
-    the driver) and may drop a one-step spike, while min/max buckets run as one aggregate in
-    the database and keep, per bucket of steps, the lowest and the highest point with their
-    real steps — so every local extreme a chart would show survives, plus the first and last
-    points. Each bucket yields at most two points, so the result has at most ``max_points``.
+    the driver) and may drop a one-step spike, while min/max buckets run in the database and
+    keep, per bucket of steps, the lowest and the highest point with their real steps — so
+    every local extreme a chart would show survives, plus the first and last points. Each
+    bucket yields at most two points, so the result has at most ``max_points``.
     NaN points (NULL) are ignored by MIN/MAX unless a bucket holds nothing else.
     """
     mp = m.metric_points
@@ -664,11 +664,8 @@ async def _downsample(
         edges.append((await session.execute(query)).one())
     lo, hi = edges[0][0], edges[1][0]
     buckets = max(1, (max_points - 2) // 2)
-    scale = buckets / float(hi - lo + 1)
+    step_width = (hi - lo + 1) / buckets  # fractional: exactly `buckets` buckets
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    offset = (mp.c.step - lo) * scale
-    # CAST truncates on SQLite but rounds on PostgreSQL, which would add a bucket: floor there.
-    bucket = func.cast(offset if dialect == "sqlite" else func.floor(offset), BigInteger).label("bucket")
     points: dict[tuple[int, int, Any], None] = {tuple(edge): None for edge in edges}
     if dialect == "sqlite":
         # One index range scan per bucket and extreme, no GROUP BY (which sorts the whole
@@ -676,7 +673,6 @@ async def _downsample(
         # bare columns of a query with a single MIN() or MAX() come from the row holding the
         # extreme, so each subquery names that row by its rowid; the points are then read by
         # rowid, exactly as stored.
-        step_width = (hi - lo + 1) / buckets  # fractional: exactly `buckets` buckets
         extreme = (
             "(SELECT CASE WHEN {agg}(value) IS NULL THEN rowid ELSE rowid END FROM metric_points "
             "WHERE run_pk = :run AND key_id = :key "
@@ -696,15 +692,20 @@ async def _downsample(
             for row in await session.execute(query):
                 points[(row[0], row[1], row[2])] = None
     else:
-        inner = select(mp.c.step, mp.c.timestamp, mp.c.value, bucket).where(*where).subquery()
-        for order in (inner.c.value.asc().nulls_last(), inner.c.value.desc().nulls_last()):
-            q = (
-                select(inner.c.step, inner.c.timestamp, inner.c.value)
-                .ext(postgresql.distinct_on(inner.c.bucket))
-                .order_by(inner.c.bucket, order)
-            )
-            for row in await session.execute(q):
-                points[(row[0], row[1], row[2])] = None
+        # The same shape on PostgreSQL: per bucket, the lowest and the highest point, each an
+        # index range scan with a top-1 (LATERAL), instead of sorting the whole series.
+        extreme = (
+            "(SELECT step, timestamp, value FROM metric_points WHERE run_pk = :run AND key_id = :key "
+            "AND step >= :lo + floor(b.i * :width)::bigint AND step < :lo + floor((b.i + 1) * :width)::bigint "
+            "ORDER BY value {order} NULLS LAST LIMIT 1)"
+        )
+        sql = (
+            "SELECT e.step, e.timestamp, e.value FROM generate_series(0, :buckets - 1) AS b(i) "
+            f"CROSS JOIN LATERAL ({extreme.format(order='ASC')} UNION ALL {extreme.format(order='DESC')}) AS e"
+        )
+        params = {"run": run_pk, "key": key_id, "lo": lo, "width": step_width, "buckets": buckets}
+        for row in await session.execute(text(sql), params):
+            points[(row[0], row[1], row[2])] = None
     ordered = sorted(points, key=lambda p: (p[0], p[1]))
     return MetricSeriesData(
         run_id,
