@@ -8,12 +8,14 @@
  *   npm run build && npm run test:e2e
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { api, FRONTEND_DIR, launchChromium, startServer } from './harness.mjs';
 import { seedE2E } from './seed.mjs';
 
 const OUT = join(FRONTEND_DIR, 'test-results');
+// Start clean, so a screenshot of an earlier failure is never mistaken for this run's.
+rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 
 const results = [];
