@@ -135,7 +135,7 @@ class Run:
             model=r,
         )
 
-    @strawberry.field(description="end - start in ms; for a running run, time since start.")
+    @strawberry.field(description="endTime - startTime in ms; null while the run has no end time.")
     def duration(self) -> Long | None:
         if self.end_time is None:
             return None
