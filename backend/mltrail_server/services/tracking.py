@@ -832,28 +832,26 @@ async def count(session: AsyncSession, query: Any) -> int:
 # --- what lists of runs and experiments ask for per item (DataLoader batches) -------------
 
 
-async def params_by_run(session: AsyncSession, *, run_pks: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+async def _pairs_by_run(
+    session: AsyncSession, table: Any, run_pks: Sequence[int]
+) -> dict[int, list[tuple[str, str]]]:
     rows = await session.execute(
-        select(m.params.c.run_pk, m.params.c.key, m.params.c.value)
-        .where(m.params.c.run_pk.in_(run_pks))
-        .order_by(m.params.c.key)
+        select(table.c.run_pk, table.c.key, table.c.value)
+        .where(table.c.run_pk.in_(run_pks))
+        .order_by(table.c.key)
     )
     out: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for run_pk, key, value in rows:
         out[run_pk].append((key, value))
     return out
+
+
+async def params_by_run(session: AsyncSession, *, run_pks: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    return await _pairs_by_run(session, m.params, run_pks)
 
 
 async def tags_by_run(session: AsyncSession, *, run_pks: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
-    rows = await session.execute(
-        select(m.run_tags.c.run_pk, m.run_tags.c.key, m.run_tags.c.value)
-        .where(m.run_tags.c.run_pk.in_(run_pks))
-        .order_by(m.run_tags.c.key)
-    )
-    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for run_pk, key, value in rows:
-        out[run_pk].append((key, value))
-    return out
+    return await _pairs_by_run(session, m.run_tags, run_pks)
 
 
 @dataclass(frozen=True)

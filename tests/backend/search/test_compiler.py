@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import asyncpg
 import pytest
 from sqlalchemy import insert, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from fixtures.databases import create_database, drop_database, require_postgres
 from mltrail_server.errors import InvalidArgument
 from mltrail_server.services.search.compiler import (
     compile_experiment_filter,
@@ -33,9 +30,6 @@ from mltrail_server.services.search.compiler import (
 from mltrail_server.services.search.parser import parse_filter, parse_order_by
 from mltrail_server.store import models
 
-POSTGRES_URL = os.environ.get(
-    "MLTRAIL_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 INJECTION = "1' OR 1=1 --"
 INF, NAN = math.inf, None  # NaN is stored as NULL (see store/models.py)
 
@@ -139,40 +133,6 @@ async def _populate(engine: AsyncEngine) -> None:
         )
 
 
-async def _create_postgres_database() -> str:
-    url = make_url(POSTGRES_URL)
-    admin = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-        timeout=5,
-    )
-    name = f"mltrail_search_{uuid.uuid4().hex[:12]}"
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-async def _drop_postgres_database(database_url: str) -> None:
-    url = make_url(POSTGRES_URL)
-    admin = await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-        timeout=5,
-    )
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{make_url(database_url).database}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 async def _build(url: str) -> None:
     engine = create_async_engine(url)
     try:
@@ -189,21 +149,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         asyncio.run(_build(url))
         yield url
         return
-    try:
-        url = asyncio.run(_create_postgres_database())
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        message = (
-            f"PostgreSQL unreachable at {make_url(POSTGRES_URL).render_as_string()} ({exc!r}); "
-            "start it (trust auth) or point MLTRAIL_TEST_POSTGRES_URL at one to run these tests"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    admin = asyncio.run(require_postgres())  # fails under CI, skips with a hint elsewhere
+    url = asyncio.run(create_database(admin))
     try:
         asyncio.run(_build(url))
         yield url
     finally:
-        asyncio.run(_drop_postgres_database(url))
+        asyncio.run(drop_database(admin, url))
 
 
 @pytest.fixture
