@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 from mltrail_server.graphql.common import page_size
@@ -39,8 +41,60 @@ class RunQuery:
             after=after,
             view=view_type.value,
         )
-        return RunConnection.from_page(page)
+        connection = RunConnection.from_page(page)
+        await _prefetch_page(info, connection.nodes)
+        return connection
 
     @strawberry.field(description="One run by id (deleted ones too); NOT_FOUND when there is none.")
     async def run(self, info: Info, id: strawberry.ID) -> Run | None:
         return Run.from_model(await info.context.read(tracking.get_run, run_id=id))
+
+
+_PREFETCHABLE = {
+    "params": tracking.params_by_run,
+    "tags": tracking.tags_by_run,
+    "latestMetrics": tracking.latest_metrics_by_run,
+}
+
+
+def _run_fields(info: Info) -> set[str]:
+    """Names selected on the page's runs (under `nodes` or `edges { node }`), fragments flattened."""
+
+    def flatten(selections: Any) -> list[Any]:
+        out = []
+        for sel in selections:
+            if getattr(sel, "name", None) is None or not hasattr(sel, "arguments"):  # fragment
+                out.extend(flatten(getattr(sel, "selections", [])))
+            else:
+                out.append(sel)
+        return out
+
+    names: set[str] = set()
+    for root in info.selected_fields:
+        for field in flatten(root.selections):
+            if field.name == "nodes":
+                names.update(f.name for f in flatten(field.selections))
+            elif field.name == "edges":
+                for edge_field in flatten(field.selections):
+                    if edge_field.name == "node":
+                        names.update(f.name for f in flatten(edge_field.selections))
+    return names
+
+
+async def _prefetch_page(info: Info, runs: list[Run]) -> None:
+    """One query per list field for the whole page, attached to the runs.
+
+    The same statements the DataLoaders would run, but their results are handed to the run
+    objects so the fields resolve synchronously: graphql-core then completes thousands of
+    fields without creating a future for each.
+    """
+    wanted = _run_fields(info) & _PREFETCHABLE.keys()
+    if not wanted or not runs:
+        return
+    pks = [run.model.pk for run in runs]
+    for run in runs:
+        run.prefetched = {}
+    for name in wanted:
+        found = await info.context.read(_PREFETCHABLE[name], run_pks=pks)
+        for run in runs:
+            run.prefetched[name] = found.get(run.model.pk, [])  # type: ignore[index]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -113,6 +114,9 @@ class Run:
     artifact_uri: str
     deleted_at: Long | None
     model: strawberry.Private[m.Run]
+    # Filled by a list query for its whole page (RunQuery.runs): those fields then resolve
+    # synchronously, without one DataLoader future per field and run.
+    prefetched: strawberry.Private[dict[str, Any] | None] = None
     artifacts: list[ArtifactEntry] = strawberry.field(
         resolver=resolve_artifacts,
         description="Direct children of `path` under the run's artifact root (directories first); "
@@ -180,31 +184,23 @@ class Run:
         return [Run.from_model(c) for c in await info.context.loaders.children_by_parent.load(self.model.id)]
 
     @strawberry.field
-    async def params(self, info: Info) -> list[Param]:
-        return [
-            Param(key=k, value=v) for k, v in await info.context.loaders.params_by_run.load(self.model.pk)
-        ]
+    def params(self, info: Info) -> list[Param]:
+        if self.prefetched is not None and "params" in self.prefetched:
+            return _params(self.prefetched["params"])
+        return _later(_params, info.context.loaders.params_by_run.load(self.model.pk))  # type: ignore[return-value]
 
     @strawberry.field
-    async def tags(self, info: Info) -> list[Tag]:
-        return [Tag(key=k, value=v) for k, v in await info.context.loaders.tags_by_run.load(self.model.pk)]
+    def tags(self, info: Info) -> list[Tag]:
+        if self.prefetched is not None and "tags" in self.prefetched:
+            return _tags(self.prefetched["tags"])
+        return _later(_tags, info.context.loaders.tags_by_run.load(self.model.pk))  # type: ignore[return-value]
 
     @strawberry.field(name="latestMetrics")
-    async def latest_metrics(self, info: Info) -> list[LatestMetric]:
-        rows = await info.context.loaders.latest_metrics_by_run.load(self.model.pk)
-        return [
-            LatestMetric(
-                key=r.key,
-                # The store returns NaN as None; the scalar writes it back as "NaN".
-                value=MetricValue(r.value if r.value is not None else math.nan),
-                step=Long(r.step),
-                timestamp=Long(r.timestamp),
-                min=MetricValue(r.min) if r.min is not None else None,
-                max=MetricValue(r.max) if r.max is not None else None,
-                count=r.count,
-            )
-            for r in rows
-        ]
+    def latest_metrics(self, info: Info) -> list[LatestMetric]:
+        if self.prefetched is not None and "latestMetrics" in self.prefetched:
+            return _latest(self.prefetched["latestMetrics"])
+        pending = info.context.loaders.latest_metrics_by_run.load(self.model.pk)
+        return _later(_latest, pending)  # type: ignore[return-value]
 
     @strawberry.field
     async def inputs(self, info: Info) -> list[DatasetInput]:
@@ -220,6 +216,34 @@ class Run:
             )
             for d in await info.context.loaders.inputs_by_run.load(self.model.pk)
         ]
+
+
+async def _later(shape: Any, pending: Any) -> Any:
+    return shape(await pending)
+
+
+def _params(pairs: list[tuple[str, str]]) -> list[Param]:
+    return [Param(key=k, value=v) for k, v in pairs]
+
+
+def _tags(pairs: list[tuple[str, str]]) -> list[Tag]:
+    return [Tag(key=k, value=v) for k, v in pairs]
+
+
+def _latest(rows: list[Any]) -> list[LatestMetric]:
+    return [
+        LatestMetric(
+            key=r.key,
+            # The store returns NaN as None; the scalar writes it back as "NaN".
+            value=MetricValue(r.value if r.value is not None else math.nan),
+            step=Long(r.step),
+            timestamp=Long(r.timestamp),
+            min=MetricValue(r.min) if r.min is not None else None,
+            max=MetricValue(r.max) if r.max is not None else None,
+            count=r.count,
+        )
+        for r in rows
+    ]
 
 
 @strawberry.type
