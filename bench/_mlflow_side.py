@@ -15,6 +15,7 @@ import statistics
 import time
 
 import mlflow
+from _workload import param_values
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
@@ -54,18 +55,7 @@ def metric_batches(total: int, size: int, rng: random.Random, keys: int = KEYS) 
 
 
 def run_params(i: int) -> list[Param]:
-    params = {
-        "lr": ["0.1", "0.01", "0.001"][i % 3],
-        "batch_size": str([32, 64, 128, 256][i % 4]),
-        "optimizer": ["adam", "sgd", "adamw"][i % 3],
-        "layers": str(2 + i % 5),
-        "dropout": str((i % 5) / 10),
-        "seed": str(i),
-        "epochs": str(10 + i % 7),
-        "weight_decay": ["0", "1e-4", "1e-5"][i % 3],
-        "warmup": str(i % 100),
-        "model": ["resnet18", "resnet50", "vit-s"][i % 3],
-    }
+    params = param_values(i)
     return [Param(k, v) for k, v in params.items()]
 
 

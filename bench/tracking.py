@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _workload import N_PARAMS, param_values
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -67,7 +68,6 @@ INGEST_POINTS = 100_000
 INGEST_KEYS = 10
 INGEST_REPEATS = 3
 N_RUNS = 1_000
-N_PARAMS = 10
 HISTORY_RUNS = 10
 HISTORY_POINTS = 1_000
 BIG_SERIES = 1_000_000
@@ -299,18 +299,7 @@ def metric_batches(
 
 
 def run_params(i: int) -> list[dict[str, str]]:
-    params = {
-        "lr": ["0.1", "0.01", "0.001"][i % 3],
-        "batch_size": str([32, 64, 128, 256][i % 4]),
-        "optimizer": ["adam", "sgd", "adamw"][i % 3],
-        "layers": str(2 + i % 5),
-        "dropout": str((i % 5) / 10),
-        "seed": str(i),
-        "epochs": str(10 + i % 7),
-        "weight_decay": ["0", "1e-4", "1e-5"][i % 3],
-        "warmup": str(i % 100),
-        "model": ["resnet18", "resnet50", "vit-s"][i % 3],
-    }
+    params = param_values(i)
     assert len(params) == N_PARAMS
     return [{"key": k, "value": v} for k, v in params.items()]
 
