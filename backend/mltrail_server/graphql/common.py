@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 from mltrail_server.services.tracking import Page, count
@@ -30,9 +32,25 @@ def pairs(items: list[TagInput] | None) -> list[tuple[str, str]]:
 
 
 class ConnectionBase:
-    """Shared behaviour of connections: totalCount runs its count query only when asked."""
+    """Shared behaviour of connections: built from a service Page; totalCount runs its count
+    query only when asked. Subclasses name their node and edge types (plain class attributes,
+    not GraphQL fields)."""
 
     _page: Page
+    node_type: Any
+    edge_type: Any
+
+    @classmethod
+    def from_page(cls, page: Page) -> Any:
+        nodes = [cls.node_type.from_model(item) for item in page.items]
+        return cls(  # type: ignore[call-arg]
+            edges=[cls.edge_type(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
+            nodes=nodes,
+            page_info=PageInfo(
+                end_cursor=page.cursors[-1] if page.cursors else None, has_next_page=page.has_next
+            ),
+            _page=page,
+        )
 
     async def _total_count(self, info: strawberry.Info) -> int:
         return await info.context.read(count, query=self._page.count_query)

@@ -77,18 +77,8 @@ class ExperimentConnection(ConnectionBase):
     nodes: list[Experiment]
     page_info: PageInfo
     _page: strawberry.Private[Page]
-
-    @classmethod
-    def from_page(cls, page: Page) -> ExperimentConnection:
-        nodes = [Experiment.from_model(e) for e in page.items]
-        return cls(
-            edges=[ExperimentEdge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
-            nodes=nodes,
-            page_info=PageInfo(
-                end_cursor=page.cursors[-1] if page.cursors else None, has_next_page=page.has_next
-            ),
-            _page=page,
-        )
+    node_type = Experiment
+    edge_type = ExperimentEdge
 
     @strawberry.field(description="Experiments matching the filter, on all pages.")
     async def total_count(self, info: Info) -> int:

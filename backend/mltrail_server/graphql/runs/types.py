@@ -258,18 +258,8 @@ class RunConnection(ConnectionBase):
     nodes: list[Run]
     page_info: PageInfo
     _page: strawberry.Private[Page]
-
-    @classmethod
-    def from_page(cls, page: Page) -> RunConnection:
-        nodes = [Run.from_model(r) for r in page.items]
-        return cls(
-            edges=[RunEdge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
-            nodes=nodes,
-            page_info=PageInfo(
-                end_cursor=page.cursors[-1] if page.cursors else None, has_next_page=page.has_next
-            ),
-            _page=page,
-        )
+    node_type = Run
+    edge_type = RunEdge
 
     @strawberry.field(description="Runs matching the search, on all pages.")
     async def total_count(self, info: Info) -> int:
