@@ -15,3 +15,14 @@ async def test_overflow_drops_oldest_and_reports_missed():
         second = await anext(events)
         assert second.payload == {"i": 3} and second.missed == 0
     assert fanout.topics == {}
+
+
+async def test_memory_bus_knows_when_nobody_listens():
+    from mltrail_server.events.memory import MemoryBus
+
+    bus = MemoryBus()
+    assert bus.may_have_subscribers("metrics") is False
+    async with bus.subscribe("metrics"):
+        assert bus.may_have_subscribers("metrics") is True
+        assert bus.may_have_subscribers("runs") is False
+    assert bus.may_have_subscribers("metrics") is False

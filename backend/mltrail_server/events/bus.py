@@ -25,6 +25,11 @@ class Event:
 
 
 class EventBus(Protocol):
+    def may_have_subscribers(self, topic: str) -> bool:
+        """False only when nobody anywhere can receive ``topic``: publishers then skip
+        building the payload (the ingest hot path would otherwise copy every batch)."""
+        ...
+
     async def publish(self, topic: str, payload: dict[str, Any]) -> None: ...
 
     def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[Event]]: ...

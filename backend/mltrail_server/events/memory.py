@@ -13,6 +13,9 @@ class MemoryBus:
     def __init__(self) -> None:
         self._fanout = LocalFanout()
 
+    def may_have_subscribers(self, topic: str) -> bool:
+        return bool(self._fanout.topics.get(topic))
+
     async def publish(self, topic: str, payload: dict[str, Any]) -> None:
         self._fanout.deliver(topic, payload)
 

@@ -57,6 +57,10 @@ class RedisBus:
             )
             self._fanout.deliver(channel.removeprefix(PREFIX), orjson.loads(message["data"]))
 
+    def may_have_subscribers(self, topic: str) -> bool:
+        # Subscribers on other replicas are invisible from here: always publish.
+        return True
+
     async def publish(self, topic: str, payload: dict[str, Any]) -> None:
         try:
             await self._client.publish(PREFIX + topic, orjson.dumps(payload))

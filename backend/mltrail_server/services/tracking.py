@@ -459,7 +459,13 @@ async def log_batch(
     Once stored (never for a duplicate), the points are announced on the ``metrics`` topic.
     """
     outcome = await writer.write(request)
-    if bus is not None and not outcome.duplicate and request.metrics is not None and outcome.metrics_written:
+    if (
+        bus is not None
+        and not outcome.duplicate
+        and request.metrics is not None
+        and outcome.metrics_written
+        and bus.may_have_subscribers("metrics")
+    ):
         m = request.metrics
         await bus.publish(
             "metrics",
