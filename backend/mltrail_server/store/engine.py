@@ -20,6 +20,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from mltrail_server.store.sqlite_driver import one_hop_dbapi
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -80,8 +82,11 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
         path = sqlite_path(url)
         if path is not None and str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        read_engine = create_async_engine(url, pool_size=pool_size, max_overflow=10)
-        write_engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=600)
+        # One thread hop per statement instead of four (see sqlite_driver.py).
+        read_engine = create_async_engine(url, module=one_hop_dbapi(), pool_size=pool_size, max_overflow=10)
+        write_engine = create_async_engine(
+            url, module=one_hop_dbapi(), pool_size=1, max_overflow=0, pool_timeout=600
+        )
 
         @event.listens_for(read_engine.sync_engine, "connect")
         def _tune_reader(dbapi_connection: Any, _record: Any) -> None:
