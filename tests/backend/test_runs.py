@@ -148,3 +148,51 @@ async def test_source_environment_and_datasets(gql):
     assert run["environment"] == {"python": "3.11.7", "packages": ["numpy==2.0"]}
     assert [d["name"] for d in run["inputs"]] == ["train", "eval"]
     assert run["inputs"][0]["schema"] == {"cols": ["a", "b"]} and run["inputs"][1]["source"] is None
+
+
+async def test_create_run_with_params_in_one_call(gql):
+    eid = await new_experiment(gql)
+    run_id = uuid.uuid4().hex
+    params = [{"key": "lr", "value": "0.01"}, {"key": "layers", "value": "4"}]
+    await gql.ok(CREATE_RUN, {"experimentId": eid, "runId": run_id, "params": params})
+    run = (await gql.ok(RUN, {"id": run_id}))["run"]
+    assert run["params"] == [{"key": "layers", "value": "4"}, {"key": "lr", "value": "0.01"}]
+    keys = await gql.ok("query($id: ID){ experiment(id: $id) { paramKeys } }", {"id": eid})
+    assert keys["experiment"]["paramKeys"] == ["layers", "lr"]
+    # A replay (what an offline client sends again) is a no-op; new keys are added.
+    await gql.ok(
+        CREATE_RUN, {"experimentId": eid, "runId": run_id, "params": [*params, {"key": "bs", "value": "8"}]}
+    )
+    run = (await gql.ok(RUN, {"id": run_id}))["run"]
+    assert [p["key"] for p in run["params"]] == ["bs", "layers", "lr"]
+    # Params stay immutable, as with logBatch; the error names key, old and new value.
+    message = await gql.error(
+        CREATE_RUN,
+        {"experimentId": eid, "runId": run_id, "params": [{"key": "lr", "value": "0.1"}]},
+        code="CONFLICT",
+    )
+    assert "'lr'" in message and "'0.01'" in message and "'0.1'" in message
+
+
+async def test_create_run_with_bad_params_creates_nothing(gql):
+    eid = await new_experiment(gql)
+    run_id = uuid.uuid4().hex
+    await gql.error(
+        CREATE_RUN,
+        {
+            "experimentId": eid,
+            "runId": run_id,
+            "params": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}],
+        },
+        code="CONFLICT",
+    )
+    message = await gql.error(
+        CREATE_RUN,
+        {"experimentId": eid, "runId": run_id, "params": [{"key": "", "value": "1"}]},
+        code="INVALID_ARGUMENT",
+    )
+    assert "params[0]" in message
+    too_many = [{"key": f"k{i}", "value": "1"} for i in range(2000)]
+    await gql.error(CREATE_RUN, {"experimentId": eid, "params": too_many}, code="INVALID_ARGUMENT")
+    await gql.error(RUN, {"id": run_id}, code="NOT_FOUND")
+    assert (await gql.ok("{ runs { totalCount } }"))["runs"]["totalCount"] == 0

@@ -20,6 +20,10 @@ MetricValue = NewType("MetricValue", float)
 LongList = NewType("LongList", list)
 MetricValueList = NewType("MetricValueList", list)
 StringList = NewType("StringList", list)
+# Output only: table columns, where null means "this run has no value here".
+OptionalStringList = NewType("OptionalStringList", list)
+OptionalLongList = NewType("OptionalLongList", list)
+OptionalMetricValueList = NewType("OptionalMetricValueList", list)
 
 _NON_FINITE_IN = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -106,6 +110,18 @@ def serialize_metric_value_list(values: list[float | str | None]) -> list[float 
     return [x if type(x) is float and x - x == 0 else serialize_metric_value(x) for x in values]
 
 
+def serialize_optional_metric_value_list(values: list[float | None]) -> list[float | str | None]:
+    # Here None is absence, not NaN: table columns carry NaN as a float (see run_table).
+    return [x if x is None or x - x == 0 else serialize_metric_value(x) for x in values]
+
+
+def _output_only(name: str) -> Any:
+    def refuse(value: Any) -> Any:
+        raise ValueError(f"{name} is an output type")
+
+    return refuse
+
+
 SCALAR_MAP = {
     Long: strawberry.scalar(
         name="Long",
@@ -136,5 +152,24 @@ SCALAR_MAP = {
         description="A JSON array of strings, coerced in one pass (columnar data).",
         serialize=list,
         parse_value=parse_string_list,
+    ),
+    OptionalStringList: strawberry.scalar(
+        name="OptionalStringList",
+        description="A JSON array of strings or null (output: a table column; null where a run has no value).",
+        serialize=list,
+        parse_value=_output_only("OptionalStringList"),
+    ),
+    OptionalLongList: strawberry.scalar(
+        name="OptionalLongList",
+        description="A JSON array of 64-bit integers or null (output: a table column; null where a run has no value).",
+        serialize=list,
+        parse_value=_output_only("OptionalLongList"),
+    ),
+    OptionalMetricValueList: strawberry.scalar(
+        name="OptionalMetricValueList",
+        description='A JSON array of MetricValue or null (output: a table column; null where a run has not logged '
+        'the metric, "NaN" where it logged NaN).',
+        serialize=serialize_optional_metric_value_list,
+        parse_value=_output_only("OptionalMetricValueList"),
     ),
 }

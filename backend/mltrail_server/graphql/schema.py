@@ -27,9 +27,10 @@ from mltrail_server.graphql.metrics.subscriptions import MetricSubscription
 from mltrail_server.graphql.runs.mutations import RunMutation
 from mltrail_server.graphql.runs.queries import RunQuery
 from mltrail_server.graphql.runs.subscriptions import RunSubscription
+from mltrail_server.graphql.runs.table import RunTableQuery
 from mltrail_server.graphql.scalars import SCALAR_MAP
 
-Query = merge_types("Query", (ExperimentQuery, RunQuery, MetricQuery))
+Query = merge_types("Query", (ExperimentQuery, RunQuery, RunTableQuery, MetricQuery))
 Mutation = merge_types("Mutation", (ExperimentMutation, RunMutation, MetricMutation))
 Subscription = merge_types("Subscription", (RunSubscription, MetricSubscription))
 

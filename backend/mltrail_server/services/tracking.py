@@ -26,7 +26,16 @@ from mltrail_server.errors import Conflict, InvalidArgument, NotFound
 from mltrail_server.events.bus import EventBus
 from mltrail_server.services import validation as v
 from mltrail_server.store import models as m
-from mltrail_server.store.ingest import BatchOutcome, BatchRequest, BatchWriter, MetricColumns, to_dollar
+from mltrail_server.store.ingest import (
+    BatchOutcome,
+    BatchRequest,
+    BatchWriter,
+    MetricColumns,
+    check_param_conflicts,
+    dedupe_params,
+    to_dollar,
+)
+from mltrail_server.store.sqlite_driver import call_on_connection
 
 
 def now_ms() -> int:
@@ -197,13 +206,19 @@ async def create_run(
     run_id: str | None = None,
     name: str | None = None,
     tags: Sequence[tuple[str, str]] = (),
+    params: Sequence[tuple[str, str]] = (),
     parent_run_id: str | None = None,
     start_time: int | None = None,
     user: str | None = None,
     source: RunSourceData | None = None,
     environment: Any = None,
 ) -> m.Run:
-    """Create a RUNNING run in an active experiment; idempotent on a client-chosen ``run_id``."""
+    """Create a RUNNING run in an active experiment; idempotent on a client-chosen ``run_id``.
+
+    ``params`` are logged in the same transaction, with logBatch's rules (immutable: a replay
+    with the same values is a no-op, a different value is a CONFLICT): a run and its
+    configuration arrive together or not at all, in one round trip.
+    """
     if (experiment_id is None) == (experiment_name is None):
         raise InvalidArgument("createRun: give exactly one of experimentId and experimentName")
     if experiment_id is not None:
@@ -218,6 +233,7 @@ async def create_run(
     for key, value in tags:
         v.check_key("tags", key, settings)
         v.check_value("tags", key, value, settings.max_tag_value_length)
+    wanted_params = check_params(settings, run_id or "", params)
     if run_id is not None:
         v.check_run_id("runId", run_id)
         existing = (await session.execute(select(m.Run).where(m.Run.id == run_id))).scalar_one_or_none()
@@ -227,6 +243,8 @@ async def create_run(
                     f"runId: run {run_id!r} already exists in experiment {existing.experiment_id}, "
                     f"not {experiment.id}"
                 )
+            if wanted_params:
+                await _insert_params(session, existing, wanted_params)
             return existing
     if parent_run_id is not None:
         parent = await get_run(session, run_id=parent_run_id)
@@ -256,9 +274,41 @@ async def create_run(
         session.add(m.RunTag(run_pk=run.pk, key=key, value=value))
     if tags:
         await _add_experiment_keys(session, experiment.id, m.KEY_KIND_TAG, [k for k, _ in tags])
+    if wanted_params:
+        await _insert_params(session, run, wanted_params)
     experiment.updated_at = now_ms()
     await session.flush()
     return run
+
+
+def check_param_items(settings: Settings, params: Sequence[tuple[str, str]]) -> None:
+    """The count limit and each key and value, with the element named in the error."""
+    if len(params) > settings.max_batch_params:
+        raise InvalidArgument(f"params: {len(params)} in one batch; the limit is {settings.max_batch_params}")
+    for i, (key, value) in enumerate(params):
+        v.check_key(f"params[{i}]", key, settings)
+        v.check_value(f"params[{i}]", key, value, settings.max_param_value_length)
+
+
+def check_params(settings: Settings, run_id: str, params: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """logBatch's rules for params given with createRun: each item, and one value per key."""
+    check_param_items(settings, params)
+    return dedupe_params(run_id, params)
+
+
+async def _insert_params(session: AsyncSession, run: m.Run, wanted: dict[str, str]) -> None:
+    """Insert params not logged yet; a different value for a logged key is a CONFLICT."""
+    p = m.params
+    existing = (
+        await session.execute(select(p.c.key, p.c.value).where(p.c.run_pk == run.pk, p.c.key.in_(wanted)))
+    ).all()
+    fresh = check_param_conflicts(run.id, wanted, existing)
+    if fresh:
+        await session.execute(
+            _insert(session, p).on_conflict_do_nothing(),
+            [{"run_pk": run.pk, "key": k, "value": value} for k, value in fresh.items()],
+        )
+    await _add_experiment_keys(session, run.experiment_id, m.KEY_KIND_PARAM, list(wanted))
 
 
 async def update_run(
@@ -438,13 +488,9 @@ def validate_batch(
             )
         for key in set(metrics.keys):
             v.check_key("metrics.keys", key, settings)
-    if len(params) > settings.max_batch_params:
-        raise InvalidArgument(f"params: {len(params)} in one batch; the limit is {settings.max_batch_params}")
+    check_param_items(settings, params)
     if len(tags) > settings.max_batch_tags:
         raise InvalidArgument(f"tags: {len(tags)} in one batch; the limit is {settings.max_batch_tags}")
-    for i, (key, value) in enumerate(params):
-        v.check_key(f"params[{i}]", key, settings)
-        v.check_value(f"params[{i}]", key, value, settings.max_param_value_length)
     for i, (key, value) in enumerate(tags):
         v.check_key(f"tags[{i}]", key, settings)
         v.check_value(f"tags[{i}]", key, value, settings.max_tag_value_length)
@@ -603,20 +649,26 @@ async def _series_columns(
     sql += " ORDER BY run_pk, key_id, step"
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
+    if connection.dialect.name == "sqlite":
+        # All series in one trip to the connection's thread (see store/sqlite_driver.py).
+        return await call_on_connection(driver, _read_series, sql, pairs, bounds)  # type: ignore[no-any-return]
     out: list[tuple[list[int], list[int], list[float | None]]] = []
     for run_pk, key_id in pairs:
-        if connection.dialect.name == "sqlite":
-            cursor = await driver.execute(sql, (run_pk, key_id, *bounds))
-            rows = await cursor.fetchall()
-            await cursor.close()
-        else:
-            rows = await driver.fetch(to_dollar(sql), run_pk, key_id, *bounds)
-        if rows:
-            steps, stamps, values = zip(*rows, strict=True)
-            out.append((list(steps), list(stamps), list(values)))
-        else:
-            out.append(([], [], []))
+        out.append(_columns(await driver.fetch(to_dollar(sql), run_pk, key_id, *bounds)))
     return out
+
+
+def _read_series(
+    conn: Any, sql: str, pairs: Sequence[tuple[int, int]], bounds: Sequence[int]
+) -> list[tuple[list[int], list[int], list[float | None]]]:
+    return [_columns(conn.execute(sql, (run_pk, key_id, *bounds)).fetchall()) for run_pk, key_id in pairs]
+
+
+def _columns(rows: Sequence[Any]) -> tuple[list[int], list[int], list[float | None]]:
+    if not rows:
+        return [], [], []
+    steps, stamps, values = zip(*rows, strict=True)
+    return list(steps), list(stamps), list(values)
 
 
 def _step_range(query: Any, min_step: int | None, max_step: int | None) -> Any:
@@ -756,22 +808,39 @@ def decode_cursor(cursor: str, n: int) -> list[Any]:
     return values
 
 
-async def search_runs(
-    session: AsyncSession,
+@dataclass(frozen=True)
+class _Search:
+    """A compiled search: the WHERE conditions, and the sort expressions with directions."""
+
+    conditions: list[Any]
+    exprs: list[Any]
+    descending: list[bool]
+
+    def page(self, *columns: Any, first: int, after: str | None) -> Any:
+        """SELECT ``columns`` plus the sort values, after the cursor, one row beyond the page."""
+        labelled = [e.label(f"sort_{i}") for i, e in enumerate(self.exprs)]
+        query = select(*columns, *labelled).where(*self.conditions)
+        if after is not None:
+            values = decode_cursor(after, len(self.exprs) + 1)
+            query = query.where(_after_cursor(self.exprs, self.descending, values[:-1], values[-1]))
+        order = [
+            (e.desc() if d else e.asc()).nulls_last()
+            for e, d in zip(self.exprs, self.descending, strict=True)
+        ]
+        return query.order_by(*order, m.runs.c.pk.desc()).limit(first + 1)
+
+    def count_query(self) -> Any:
+        return select(func.count()).select_from(m.runs).where(*self.conditions)
+
+
+def _compile_search(
     *,
     dialect: str,
     experiment_ids: Sequence[str] | None,
     filter_text: str | None,
     order_by: Sequence[str] | None,
-    first: int,
-    after: str | None,
-    view: str = "ACTIVE",
-) -> Page:
-    """Runs matching the filter, in one SQL statement, keyset-paginated over the order terms.
-
-    Keyset (not offset) pagination keeps pages stable while runs are being created: the
-    cursor holds the sort values of the last row, and the next page starts strictly after.
-    """
+    view: str,
+) -> _Search:
     from mltrail_server.services.search.compiler import compile_run_filter, compile_run_order
     from mltrail_server.services.search.parser import parse_filter, parse_order_by
 
@@ -790,20 +859,185 @@ async def search_runs(
     terms = compile_run_order(parse_order_by(list(order_by or [])), dialect)
     exprs = [t.expression for t in terms] or [runs.c.start_time]
     descending = [t.descending for t in terms] or [True]
-    labelled = [e.label(f"sort_{i}") for i, e in enumerate(exprs)]
-    query = select(m.Run, *labelled).where(*conditions)
-    if after is not None:
-        values = decode_cursor(after, len(exprs) + 1)
-        query = query.where(_after_cursor(exprs, descending, values[:-1], values[-1]))
-    order = [(e.desc() if d else e.asc()).nulls_last() for e, d in zip(exprs, descending, strict=True)]
-    query = query.order_by(*order, runs.c.pk.desc()).limit(first + 1)
-    rows = (await session.execute(query)).all()
+    return _Search(conditions, exprs, descending)
+
+
+async def search_runs(
+    session: AsyncSession,
+    *,
+    dialect: str,
+    experiment_ids: Sequence[str] | None,
+    filter_text: str | None,
+    order_by: Sequence[str] | None,
+    first: int,
+    after: str | None,
+    view: str = "ACTIVE",
+) -> Page:
+    """Runs matching the filter, in one SQL statement, keyset-paginated over the order terms.
+
+    Keyset (not offset) pagination keeps pages stable while runs are being created: the
+    cursor holds the sort values of the last row, and the next page starts strictly after.
+    """
+    search = _compile_search(
+        dialect=dialect, experiment_ids=experiment_ids, filter_text=filter_text, order_by=order_by, view=view
+    )
+    rows = (await session.execute(search.page(m.Run, first=first, after=after))).all()
     has_next = len(rows) > first
     rows = rows[:first]
     items = [row[0] for row in rows]
     cursors = [encode_cursor([*row[1:], row[0].pk]) for row in rows]
-    count_query = select(func.count()).select_from(runs).where(*conditions)
-    return Page(items, cursors, has_next, count_query)
+    return Page(items, cursors, has_next, search.count_query())
+
+
+@dataclass(frozen=True)
+class TextColumn:
+    key: str
+    values: list[str | None]  # None: the run has no such param or tag
+
+
+@dataclass(frozen=True)
+class MetricColumn:
+    """Latest value, its step and timestamp, and the run's extremes; None where the run has
+    not logged the metric (NaN stays a float NaN, so it is not confused with absence)."""
+
+    key: str
+    values: list[float | None]
+    steps: list[int | None]
+    timestamps: list[int | None]
+    mins: list[float | None]
+    maxs: list[float | None]
+
+
+@dataclass(frozen=True)
+class RunTableData:
+    run_ids: list[str]
+    experiment_ids: list[str]
+    names: list[str | None]
+    statuses: list[str]
+    users: list[str | None]
+    start_times: list[int]
+    end_times: list[int | None]
+    parent_ids: list[str | None]
+    artifact_uris: list[str]
+    params: list[TextColumn]
+    tags: list[TextColumn]
+    metrics: list[MetricColumn]
+    end_cursor: str | None
+    has_next: bool
+    count_query: Any
+
+
+_TABLE_COLUMNS = (
+    "pk",
+    "id",
+    "experiment_id",
+    "name",
+    "status",
+    "user",
+    "start_time",
+    "end_time",
+    "parent_id",
+    "artifact_uri",
+)
+
+
+async def run_table(
+    session: AsyncSession,
+    *,
+    dialect: str,
+    experiment_ids: Sequence[str] | None,
+    filter_text: str | None,
+    order_by: Sequence[str] | None,
+    first: int,
+    after: str | None,
+    view: str = "ACTIVE",
+    param_keys: Sequence[str] | None = None,
+    metric_keys: Sequence[str] | None = None,
+    tag_keys: Sequence[str] | None = None,
+) -> RunTableData:
+    """The same search as ``search_runs``, returned as columns: row i of every column is the
+    i-th run of the page. Four statements whatever the page size (page, params, tags, latest
+    metrics), plain rows, no ORM objects; a key list of ``[]`` skips that kind, ``None`` takes
+    every key the page's runs have."""
+    search = _compile_search(
+        dialect=dialect, experiment_ids=experiment_ids, filter_text=filter_text, order_by=order_by, view=view
+    )
+    runs = m.runs
+    n_cols = len(_TABLE_COLUMNS)
+    rows = (
+        await session.execute(search.page(*(runs.c[c] for c in _TABLE_COLUMNS), first=first, after=after))
+    ).all()
+    has_next = len(rows) > first
+    rows = rows[:first]
+    end_cursor = encode_cursor([*rows[-1][n_cols:], rows[-1][0]]) if rows else None
+    columns: list[Any] = [list(c) for c in zip(*(row[:n_cols] for row in rows), strict=True)] or [
+        [] for _ in range(n_cols)
+    ]
+    pks, ids, experiment_pks, names, statuses, users, starts, ends, parents, uris = columns
+    row_of = {pk: i for i, pk in enumerate(pks)}
+
+    async def text_columns(table: Any, keys: Sequence[str] | None) -> list[TextColumn]:
+        if not pks or keys == []:
+            return []
+        query = select(table.c.run_pk, table.c.key, table.c.value).where(table.c.run_pk.in_(pks))
+        if keys is not None:
+            query = query.where(table.c.key.in_(keys))
+        cells: dict[str, list[str | None]] = {}
+        for run_pk, key, value in (await session.execute(query)).all():
+            column = cells.get(key)
+            if column is None:
+                column = cells[key] = [None] * len(pks)
+            column[row_of[run_pk]] = value
+        return [TextColumn(key, cells[key]) for key in sorted(cells)]
+
+    params = await text_columns(m.params, param_keys)
+    tags = await text_columns(m.run_tags, tag_keys)
+    metrics: list[MetricColumn] = []
+    if pks and metric_keys != []:
+        lm, mk = m.latest_metrics, m.metric_keys
+        query = (
+            select(
+                lm.c.run_pk, mk.c.key, lm.c.value, lm.c.step, lm.c.timestamp, lm.c.min_value, lm.c.max_value
+            )
+            .join(mk, mk.c.id == lm.c.key_id)
+            .where(lm.c.run_pk.in_(pks))
+        )
+        if metric_keys is not None:
+            query = query.where(mk.c.key.in_(metric_keys))
+        found: dict[str, MetricColumn] = {}
+        n = len(pks)
+        nan = float("nan")
+        for run_pk, key, value, step, stamp, low, high in (await session.execute(query)).all():
+            column = found.get(key)
+            if column is None:
+                column = found[key] = MetricColumn(
+                    key, [None] * n, [None] * n, [None] * n, [None] * n, [None] * n
+                )
+            i = row_of[run_pk]
+            # In the store NULL means NaN (models.py); in a column None means "not logged".
+            column.values[i] = nan if value is None else value
+            column.steps[i] = step
+            column.timestamps[i] = stamp
+            column.mins[i] = nan if low is None else low
+            column.maxs[i] = nan if high is None else high
+        metrics = [found[key] for key in sorted(found)]
+    return RunTableData(
+        run_ids=ids,
+        experiment_ids=[str(e) for e in experiment_pks],
+        names=names,
+        statuses=statuses,
+        users=users,
+        start_times=starts,
+        end_times=ends,
+        parent_ids=parents,
+        artifact_uris=uris,
+        params=params,
+        tags=tags,
+        metrics=metrics,
+        end_cursor=end_cursor,
+        has_next=has_next,
+        count_query=search.count_query(),
+    )
 
 
 def _after_cursor(

@@ -7,7 +7,7 @@ from strawberry.scalars import JSON
 
 from mltrail_server.graphql.common import Tag, TagInput, pairs
 from mltrail_server.graphql.context import Info
-from mltrail_server.graphql.runs.types import DatasetSpec, Run, RunSourceInput, RunStatus
+from mltrail_server.graphql.runs.types import DatasetSpec, ParamInput, Run, RunSourceInput, RunStatus
 from mltrail_server.graphql.scalars import Long
 from mltrail_server.services import tracking
 from mltrail_server.store import models as m
@@ -25,7 +25,8 @@ class RunMutation:
     @strawberry.mutation(
         description="Start a RUNNING run. Give `experimentId`, or `experimentName` to get-or-create "
         "the experiment. A client-chosen `runId` (32 lowercase hex characters) makes the call "
-        "idempotent: creating it again returns the existing run — what offline clients replay."
+        "idempotent: creating it again returns the existing run — what offline clients replay. "
+        "`params` are logged in the same transaction, with logBatch's rules (immutable)."
     )
     async def create_run(
         self,
@@ -35,6 +36,7 @@ class RunMutation:
         run_id: strawberry.ID | None = None,
         name: str | None = None,
         tags: list[TagInput] | None = None,
+        params: list[ParamInput] | None = None,
         parent_run_id: strawberry.ID | None = None,
         start_time: Long | None = None,
         user: str | None = None,
@@ -51,6 +53,7 @@ class RunMutation:
                 run_id=run_id,
                 name=name,
                 tags=pairs(tags),
+                params=pairs(params),
                 parent_run_id=parent_run_id,
                 start_time=start_time,
                 user=user or info.context.user,
