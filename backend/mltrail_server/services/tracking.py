@@ -13,7 +13,8 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, func, literal_column, or_, select, text
@@ -26,15 +27,16 @@ from mltrail_server.errors import Conflict, InvalidArgument, NotFound
 from mltrail_server.events.bus import EventBus
 from mltrail_server.services import validation as v
 from mltrail_server.store import models as m
+from mltrail_server.store.engine import Database
 from mltrail_server.store.ingest import (
     BatchOutcome,
     BatchRequest,
     BatchWriter,
     MetricColumns,
-    check_param_conflicts,
     dedupe_params,
     to_dollar,
 )
+from mltrail_server.store.run_writes import ExperimentMissing, RunCreate
 from mltrail_server.store.sqlite_driver import call_on_connection
 
 
@@ -198,7 +200,8 @@ class RunSourceData:
 
 
 async def create_run(
-    session: AsyncSession,
+    db: Database,
+    writer: BatchWriter,
     *,
     settings: Settings,
     experiment_id: str | None = None,
@@ -217,47 +220,34 @@ async def create_run(
 
     ``params`` are logged in the same transaction, with logBatch's rules (immutable: a replay
     with the same values is a no-op, a different value is a CONFLICT): a run and its
-    configuration arrive together or not at all, in one round trip.
+    configuration arrive together or not at all, in one round trip. The arguments are
+    checked here; the writer's connection does the rest in one transaction (store/run_writes.py).
+    The run comes back as a detached ``Run`` model.
     """
     if (experiment_id is None) == (experiment_name is None):
         raise InvalidArgument("createRun: give exactly one of experimentId and experimentName")
-    if experiment_id is not None:
-        experiment = await get_experiment(session, experiment_id=experiment_id)
-    else:
+    experiment_pk = (
+        v.parse_experiment_id("experimentId", experiment_id) if experiment_id is not None else None
+    )
+    if experiment_name is not None:
         v.check_name("experimentName", experiment_name, settings, required=True)
-        experiment = await get_or_create_experiment(session, settings=settings, name=experiment_name or "")
-    if experiment.deleted_at is not None:
-        raise InvalidArgument(f"experimentId: experiment {experiment.id} is deleted; restore it first")
     v.check_name("name", name, settings)
     v.check_int64("startTime", start_time)
     for key, value in tags:
         v.check_key("tags", key, settings)
         v.check_value("tags", key, value, settings.max_tag_value_length)
-    wanted_params = check_params(settings, run_id or "", params)
     if run_id is not None:
         v.check_run_id("runId", run_id)
-        existing = (await session.execute(select(m.Run).where(m.Run.id == run_id))).scalar_one_or_none()
-        if existing is not None:
-            if existing.experiment_id != experiment.id:
-                raise Conflict(
-                    f"runId: run {run_id!r} already exists in experiment {existing.experiment_id}, "
-                    f"not {experiment.id}"
-                )
-            if wanted_params:
-                await _insert_params(session, existing, wanted_params)
-            return existing
-    if parent_run_id is not None:
-        parent = await get_run(session, run_id=parent_run_id)
-        if parent.deleted_at is not None:
-            raise InvalidArgument(f"parentRunId: run {parent_run_id!r} is deleted")
-    new_id = run_id or uuid.uuid4().hex
+    wanted_params = check_params(settings, run_id or "", params)
     source = source or RunSourceData()
-    run = m.Run(
-        id=new_id,
-        experiment_id=experiment.id,
+    now = now_ms()
+    request = RunCreate(
+        experiment_id=experiment_pk,
+        experiment_name=experiment_name,
+        run_id=run_id or uuid.uuid4().hex,
+        client_chose_id=run_id is not None,
         name=name,
-        status="RUNNING",
-        start_time=start_time if start_time is not None else now_ms(),
+        start_time=start_time if start_time is not None else now,
         user=user,
         parent_id=parent_run_id,
         entry_point=source.entry_point,
@@ -266,19 +256,22 @@ async def create_run(
         git_dirty=source.git_dirty,
         git_remote=source.git_remote,
         environment=json.dumps(environment) if environment is not None else None,
-        artifact_uri=f"{experiment.artifact_location}/{new_id}/artifacts",
+        now_ms=now,
+        tags=dict(tags),
+        params=wanted_params,
     )
-    session.add(run)
-    await session.flush()
-    for key, value in dict(tags).items():
-        session.add(m.RunTag(run_pk=run.pk, key=key, value=value))
-    if tags:
-        await _add_experiment_keys(session, experiment.id, m.KEY_KIND_TAG, [k for k, _ in tags])
-    if wanted_params:
-        await _insert_params(session, run, wanted_params)
-    experiment.updated_at = now_ms()
-    await session.flush()
-    return run
+    try:
+        row = await writer.create_run(request)
+    except ExperimentMissing:
+        # By name, and the experiment is new: create it (a concurrent creator may win: fine),
+        # then the run.
+        try:
+            async with db.transaction() as session:
+                await get_or_create_experiment(session, settings=settings, name=experiment_name or "")
+        except Conflict:
+            pass
+        row = await writer.create_run(request)
+    return m.Run(**row)
 
 
 def check_param_items(settings: Settings, params: Sequence[tuple[str, str]]) -> None:
@@ -294,21 +287,6 @@ def check_params(settings: Settings, run_id: str, params: Sequence[tuple[str, st
     """logBatch's rules for params given with createRun: each item, and one value per key."""
     check_param_items(settings, params)
     return dedupe_params(run_id, params)
-
-
-async def _insert_params(session: AsyncSession, run: m.Run, wanted: dict[str, str]) -> None:
-    """Insert params not logged yet; a different value for a logged key is a CONFLICT."""
-    p = m.params
-    existing = (
-        await session.execute(select(p.c.key, p.c.value).where(p.c.run_pk == run.pk, p.c.key.in_(wanted)))
-    ).all()
-    fresh = check_param_conflicts(run.id, wanted, existing)
-    if fresh:
-        await session.execute(
-            _insert(session, p).on_conflict_do_nothing(),
-            [{"run_pk": run.pk, "key": k, "value": value} for k, value in fresh.items()],
-        )
-    await _add_experiment_keys(session, run.experiment_id, m.KEY_KIND_PARAM, list(wanted))
 
 
 async def update_run(
@@ -810,14 +788,31 @@ def decode_cursor(cursor: str, n: int) -> list[Any]:
 
 @dataclass(frozen=True)
 class _Search:
-    """A compiled search: the WHERE conditions, and the sort expressions with directions."""
+    """A compiled search: the WHERE conditions, and the sort expressions with directions.
 
-    conditions: list[Any]
-    exprs: list[Any]
-    descending: list[bool]
+    Immutable and shared: compiled searches are cached (see ``_compile_search``), and so are
+    their first-page statements, since SQLAlchemy Core constructs can be executed by many
+    requests at once.
+    """
+
+    conditions: tuple[Any, ...]
+    exprs: tuple[Any, ...]
+    descending: tuple[bool, ...]
+    _first_pages: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def page(self, *columns: Any, first: int, after: str | None) -> Any:
         """SELECT ``columns`` plus the sort values, after the cursor, one row beyond the page."""
+        if after is None:
+            key = (*columns, first)
+            query = self._first_pages.get(key)
+            if query is None:
+                if len(self._first_pages) >= 16:
+                    self._first_pages.clear()
+                query = self._first_pages[key] = self._page(columns, first, None)
+            return query
+        return self._page(columns, first, after)
+
+    def _page(self, columns: tuple[Any, ...], first: int, after: str | None) -> Any:
         labelled = [e.label(f"sort_{i}") for i, e in enumerate(self.exprs)]
         query = select(*columns, *labelled).where(*self.conditions)
         if after is not None:
@@ -841,6 +836,26 @@ def _compile_search(
     order_by: Sequence[str] | None,
     view: str,
 ) -> _Search:
+    return _compiled_search(
+        dialect,
+        tuple(experiment_ids) if experiment_ids else None,
+        filter_text or "",
+        tuple(order_by or ()),
+        view,
+    )
+
+
+@lru_cache(maxsize=256)
+def _compiled_search(
+    dialect: str,
+    experiment_ids: tuple[str, ...] | None,
+    filter_text: str,
+    order_by: tuple[str, ...],
+    view: str,
+) -> _Search:
+    """Parse and compile a search once: dashboards and scripts repeat the same searches (paging,
+    polling), and building the statement costs more Python than running it. Failures are not
+    cached (lru_cache keeps return values only)."""
     from mltrail_server.services.search.compiler import compile_run_filter, compile_run_order
     from mltrail_server.services.search.parser import parse_filter, parse_order_by
 
@@ -859,7 +874,7 @@ def _compile_search(
     terms = compile_run_order(parse_order_by(list(order_by or [])), dialect)
     exprs = [t.expression for t in terms] or [runs.c.start_time]
     descending = [t.descending for t in terms] or [True]
-    return _Search(conditions, exprs, descending)
+    return _Search(tuple(conditions), tuple(exprs), tuple(descending))
 
 
 async def search_runs(
@@ -976,51 +991,35 @@ async def run_table(
     pks, ids, experiment_pks, names, statuses, users, starts, ends, parents, uris = columns
     row_of = {pk: i for i, pk in enumerate(pks)}
 
-    async def text_columns(table: Any, keys: Sequence[str] | None) -> list[TextColumn]:
-        if not pks or keys == []:
-            return []
-        query = select(table.c.run_pk, table.c.key, table.c.value).where(table.c.run_pk.in_(pks))
-        if keys is not None:
-            query = query.where(table.c.key.in_(keys))
+    param_rows, tag_rows, metric_rows = await _page_cells(session, pks, param_keys, tag_keys, metric_keys)
+    n = len(pks)
+
+    def text_columns(rows: Sequence[Any]) -> list[TextColumn]:
         cells: dict[str, list[str | None]] = {}
-        for run_pk, key, value in (await session.execute(query)).all():
+        for run_pk, key, value in rows:
             column = cells.get(key)
             if column is None:
-                column = cells[key] = [None] * len(pks)
+                column = cells[key] = [None] * n
             column[row_of[run_pk]] = value
         return [TextColumn(key, cells[key]) for key in sorted(cells)]
 
-    params = await text_columns(m.params, param_keys)
-    tags = await text_columns(m.run_tags, tag_keys)
-    metrics: list[MetricColumn] = []
-    if pks and metric_keys != []:
-        lm, mk = m.latest_metrics, m.metric_keys
-        query = (
-            select(
-                lm.c.run_pk, mk.c.key, lm.c.value, lm.c.step, lm.c.timestamp, lm.c.min_value, lm.c.max_value
+    found: dict[str, MetricColumn] = {}
+    nan = float("nan")
+    for run_pk, key, value, step, stamp, low, high in metric_rows:
+        metric = found.get(key)
+        if metric is None:
+            metric = found[key] = MetricColumn(
+                key, [None] * n, [None] * n, [None] * n, [None] * n, [None] * n
             )
-            .join(mk, mk.c.id == lm.c.key_id)
-            .where(lm.c.run_pk.in_(pks))
-        )
-        if metric_keys is not None:
-            query = query.where(mk.c.key.in_(metric_keys))
-        found: dict[str, MetricColumn] = {}
-        n = len(pks)
-        nan = float("nan")
-        for run_pk, key, value, step, stamp, low, high in (await session.execute(query)).all():
-            column = found.get(key)
-            if column is None:
-                column = found[key] = MetricColumn(
-                    key, [None] * n, [None] * n, [None] * n, [None] * n, [None] * n
-                )
-            i = row_of[run_pk]
-            # In the store NULL means NaN (models.py); in a column None means "not logged".
-            column.values[i] = nan if value is None else value
-            column.steps[i] = step
-            column.timestamps[i] = stamp
-            column.mins[i] = nan if low is None else low
-            column.maxs[i] = nan if high is None else high
-        metrics = [found[key] for key in sorted(found)]
+        i = row_of[run_pk]
+        # In the store NULL means NaN (models.py); in a column None means "not logged".
+        metric.values[i] = nan if value is None else value
+        metric.steps[i] = step
+        metric.timestamps[i] = stamp
+        metric.mins[i] = nan if low is None else low
+        metric.maxs[i] = nan if high is None else high
+    params, tags = text_columns(param_rows), text_columns(tag_rows)
+    metrics = [found[key] for key in sorted(found)]
     return RunTableData(
         run_ids=ids,
         experiment_ids=[str(e) for e in experiment_pks],
@@ -1038,6 +1037,62 @@ async def run_table(
         has_next=has_next,
         count_query=search.count_query(),
     )
+
+
+_CELL_SQL = {
+    "params": "SELECT run_pk, key, value FROM params WHERE run_pk IN ({pks}){keys}",
+    "tags": "SELECT run_pk, key, value FROM run_tags WHERE run_pk IN ({pks}){keys}",
+    "metrics": (
+        "SELECT lm.run_pk, mk.key, lm.value, lm.step, lm.timestamp, lm.min_value, lm.max_value "
+        "FROM latest_metrics lm JOIN metric_keys mk ON mk.id = lm.key_id WHERE lm.run_pk IN ({pks}){keys}"
+    ),
+}
+_CELL_KEY = {"params": "key", "tags": "key", "metrics": "mk.key"}
+
+
+async def _page_cells(
+    session: AsyncSession,
+    pks: Sequence[int],
+    param_keys: Sequence[str] | None,
+    tag_keys: Sequence[str] | None,
+    metric_keys: Sequence[str] | None,
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """Param, tag and latest-metric rows of a page's runs, as plain tuples, on the driver.
+
+    Three small statements with a list of up to a page of ids: through SQLAlchemy, expanding
+    those IN lists and making Row objects cost more than the queries. On SQLite all three run
+    in one trip to the connection's thread; on PostgreSQL the ids travel as one array.
+    """
+    wanted = {"params": param_keys, "tags": tag_keys, "metrics": metric_keys}
+    if not pks:
+        return [], [], []
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    if connection.dialect.name == "sqlite":
+        statements = []
+        for kind, keys in wanted.items():
+            if keys == []:
+                statements.append(None)
+                continue
+            key_sql = f" AND {_CELL_KEY[kind]} IN ({', '.join('?' * len(keys))})" if keys else ""
+            sql = _CELL_SQL[kind].format(pks=", ".join("?" * len(pks)), keys=key_sql)
+            statements.append((sql, (*pks, *(keys or ()))))
+        found = await call_on_connection(driver, _fetch_all, statements)
+        return found[0], found[1], found[2]
+    out: list[list[Any]] = []
+    for kind, keys in wanted.items():
+        if keys == []:
+            out.append([])
+            continue
+        key_sql = f" AND {_CELL_KEY[kind]} = ANY($2::text[])" if keys else ""
+        sql = _CELL_SQL[kind].format(pks="SELECT unnest($1::integer[])", keys=key_sql)
+        args = (list(pks), list(keys)) if keys else (list(pks),)
+        out.append(await driver.fetch(sql, *args))
+    return out[0], out[1], out[2]
+
+
+def _fetch_all(conn: Any, statements: Sequence[tuple[str, Sequence[Any]] | None]) -> list[list[Any]]:
+    return [conn.execute(*stmt).fetchall() if stmt is not None else [] for stmt in statements]
 
 
 def _after_cursor(

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from mltrail_server.errors import Conflict, InvalidArgument, NotFound
 from mltrail_server.store.engine import Database, sqlite_path, tune_sqlite
 from mltrail_server.store.models import KEY_KIND_METRIC, KEY_KIND_PARAM, KEY_KIND_TAG
+from mltrail_server.store.run_writes import RunCreate, create_run_program, run_asyncpg, run_sqlite
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,8 @@ class Learned:
 
 class BatchWriter(Protocol):
     async def write(self, request: BatchRequest) -> BatchOutcome: ...
+
+    async def create_run(self, request: RunCreate) -> dict[str, Any]: ...
 
     async def close(self) -> None: ...
 
@@ -264,6 +267,21 @@ class SqliteBatchWriter:
         await asyncio.get_running_loop().run_in_executor(self._executor, _close)
         self._executor.shutdown(wait=True)
 
+    async def create_run(self, request: RunCreate) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._create_run, request)
+
+    def _create_run(self, req: RunCreate) -> dict[str, Any]:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            run = run_sqlite(conn, create_run_program(req))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return run
+
     def _write(self, req: BatchRequest) -> BatchOutcome:
         conn = self._connection()
         learned = Learned()
@@ -370,6 +388,16 @@ class PostgresBatchWriter:
 
     async def close(self) -> None:
         return None
+
+    async def create_run(self, request: RunCreate) -> dict[str, Any]:
+        raw = await self._engine.raw_connection()
+        try:
+            conn = raw.driver_connection
+            assert conn is not None
+            async with conn.transaction():
+                return await run_asyncpg(conn, create_run_program(request))
+        finally:
+            raw.close()
 
     async def write(self, request: BatchRequest) -> BatchOutcome:
         raw = await self._engine.raw_connection()

@@ -44,22 +44,23 @@ class RunMutation:
         environment: JSON | None = None,
     ) -> Run:
         src = tracking.RunSourceData(**vars(source)) if source is not None else None
-        async with info.context.transaction() as session:
-            run = await tracking.create_run(
-                session,
-                settings=info.context.settings,
-                experiment_id=experiment_id,
-                experiment_name=experiment_name,
-                run_id=run_id,
-                name=name,
-                tags=pairs(tags),
-                params=pairs(params),
-                parent_run_id=parent_run_id,
-                start_time=start_time,
-                user=user or info.context.user,
-                source=src,
-                environment=environment,
-            )
+        resources = info.context.resources
+        run = await tracking.create_run(
+            resources.db,
+            resources.writer,
+            settings=info.context.settings,
+            experiment_id=experiment_id,
+            experiment_name=experiment_name,
+            run_id=run_id,
+            name=name,
+            tags=pairs(tags),
+            params=pairs(params),
+            parent_run_id=parent_run_id,
+            start_time=start_time,
+            user=user or info.context.user,
+            source=src,
+            environment=environment,
+        )
         await announce(info, run, "created")
         return Run.from_model(run)
 

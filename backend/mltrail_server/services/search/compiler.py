@@ -90,11 +90,10 @@ def compile_run_order(keys: Sequence[OrderKey], dialect: str) -> list[OrderTerm]
         field = key.field
         expression: ColumnElement[Any]
         if field.entity == "metric":
-            metrics, metric_keys, column = _metric_tables(field)
+            metrics, key_is, column = _metric_tables(field)
             expression = (
                 select(column)
-                .select_from(metrics.join(metric_keys, metric_keys.c.id == metrics.c.key_id))
-                .where(metrics.c.run_pk == runs.c.pk, metric_keys.c.key == field.key)
+                .where(metrics.c.run_pk == runs.c.pk, key_is)
                 .correlate(runs)
                 .scalar_subquery()
             )
@@ -196,27 +195,27 @@ def _compile(node: Node, target: _Target, dialect: str) -> ColumnElement[bool]:
     return _key_value(node, table, table.c.run_pk == models.runs.c.pk, models.runs, dialect)
 
 
-def _metric_tables(field: Field) -> tuple[Any, Any, ColumnElement[Any]]:
-    # Anonymous aliases: the caller's query may itself join these tables (e.g. to sort), and
-    # an unaliased subquery would silently correlate to them.
+def _metric_tables(field: Field) -> tuple[Any, ColumnElement[bool], ColumnElement[Any]]:
+    """An alias of ``latest_metrics``, the condition naming the key, and the column to read.
+
+    Anonymous aliases: the caller's query may itself join these tables (e.g. to sort), and an
+    unaliased subquery would silently correlate to them. The key's id is an uncorrelated
+    scalar subquery, evaluated once per statement (SQLite and PostgreSQL both cache it): one
+    index lookup per run instead of a join to ``metric_keys`` for every run.
+    """
     metrics, metric_keys = models.latest_metrics.alias(), models.metric_keys.alias()
+    key_id = select(metric_keys.c.id).where(metric_keys.c.key == field.key).correlate(None).scalar_subquery()
     column = {None: metrics.c.value, "min": metrics.c.min_value, "max": metrics.c.max_value}
-    return metrics, metric_keys, column[field.aggregate]
+    return metrics, metrics.c.key_id == key_id, column[field.aggregate]
 
 
 def _metric(comparison: Comparison, dialect: str) -> ColumnElement[bool]:
-    metrics, metric_keys, column = _metric_tables(comparison.field)
-    conditions = [metrics.c.run_pk == models.runs.c.pk, metric_keys.c.key == comparison.field.key]
+    metrics, key_is, column = _metric_tables(comparison.field)
+    conditions = [metrics.c.run_pk == models.runs.c.pk, key_is]
     if comparison.op not in NULL_OPS:
         values = [_float(value) for value in comparison.values]
         conditions.append(_apply(column, comparison.op, values, dialect))
-    exists = (
-        select(literal_column("1"))
-        .select_from(metrics.join(metric_keys, metric_keys.c.id == metrics.c.key_id))
-        .where(*conditions)
-        .correlate(models.runs)
-        .exists()
-    )
+    exists = select(literal_column("1")).select_from(metrics).where(*conditions).correlate(models.runs).exists()
     return ~exists if comparison.op == "IS NULL" else exists
 
 
