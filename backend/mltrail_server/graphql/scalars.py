@@ -105,12 +105,24 @@ def parse_string_list(value: Any) -> list[str]:
     return items
 
 
+def _all_finite(values: list[Any]) -> bool:
+    """True when every element is a finite number: one C-level pass, no new list."""
+    try:
+        return all(map(math.isfinite, values))
+    except TypeError:  # None (NaN in the store, or absent) or a name
+        return False
+
+
 def serialize_metric_value_list(values: list[float | str | None]) -> list[float | str]:
-    # x - x == 0 holds exactly for finite floats: one comparison per point on the fast path.
+    if _all_finite(values):
+        return values  # type: ignore[return-value]
+    # x - x == 0 holds exactly for finite floats: one comparison per point.
     return [x if type(x) is float and x - x == 0 else serialize_metric_value(x) for x in values]
 
 
 def serialize_optional_metric_value_list(values: list[float | None]) -> list[float | str | None]:
+    if _all_finite(values):
+        return values  # type: ignore[return-value]
     # Here None is absence, not NaN: table columns carry NaN as a float (see run_table).
     return [x if x is None or x - x == 0 else serialize_metric_value(x) for x in values]
 
