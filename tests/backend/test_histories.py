@@ -105,3 +105,19 @@ async def test_downsampled_series_never_exceeds_max_points(gql):
     for max_points in (100, 101, 1000):
         series = (await gql.ok(HISTORIES, {"runIds": [rid], "maxPoints": max_points}))["metricHistories"][0]
         assert max_points - 4 <= len(series["steps"]) <= max_points
+
+
+async def test_points_come_back_by_step_with_ties_in_logged_order(gql):
+    """Steps out of order within a batch and a resumed run logging steps again."""
+    rid = await new_run(gql, await new_experiment(gql))
+    first = {"keys": ["m", "x", "m", "m"], "values": [2.0, 9.0, 0.0, 1.0], "steps": [2, 0, 0, 1], "timestamps": [1, 1, 1, 1]}
+    resumed = {"keys": ["m", "m"], "values": [10.0, 20.0], "steps": [1, 2], "timestamps": [2, 2]}
+    await gql.ok(LOG_BATCH, {"runId": rid, "metrics": first})
+    await gql.ok(LOG_BATCH, {"runId": rid, "metrics": resumed})
+    (m,) = (await gql.ok(HISTORIES, {"runIds": [rid], "keys": ["m"]}))["metricHistories"]
+    assert m["steps"] == [0, 1, 1, 2, 2] and m["values"] == [0.0, 1.0, 10.0, 2.0, 20.0]
+    assert m["timestamps"] == [1, 1, 2, 1, 2] and m["totalPoints"] == 5
+    zoom = (await gql.ok(HISTORIES, {"runIds": [rid], "keys": ["m"], "minStep": 1, "maxStep": 1}))["metricHistories"]
+    assert zoom[0]["values"] == [1.0, 10.0] and zoom[0]["totalPoints"] == 2
+    latest = await gql.ok("query($r: ID!) { run(id: $r) { latestMetrics { key value step } } }", {"r": rid})
+    assert {"key": "m", "value": 20.0, "step": 2} in latest["run"]["latestMetrics"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, func, literal_column, or_, select, text
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,7 @@ from mltrail_server.errors import Conflict, InvalidArgument, NotFound
 from mltrail_server.events.bus import EventBus
 from mltrail_server.services import validation as v
 from mltrail_server.store import models as m
+from mltrail_server.store import series
 from mltrail_server.store.engine import Database
 from mltrail_server.store.ingest import (
     BatchOutcome,
@@ -532,7 +533,7 @@ class MetricSeriesData:
     key: str
     steps: list[int]
     timestamps: list[int]
-    values: list[float | None]  # None means NaN
+    values: list[float]  # NaN and ±Infinity as floats
     downsampled: bool
     total_points: int
 
@@ -547,7 +548,12 @@ async def metric_histories(
     min_step: int | None = None,
     max_step: int | None = None,
 ) -> list[MetricSeriesData]:
-    """Columnar histories of many runs and keys, downsampled per series above ``max_points``."""
+    """Columnar histories of many runs and keys, downsampled per series above ``max_points``.
+
+    Every series is read as its chunks (store/series.py) in one trip to the database thread
+    on SQLite; a step range skips the chunks outside it. Downsampling is min/max buckets over
+    the step range (``series.downsample``).
+    """
     if not run_ids:
         return []
     if max_points is not None and max_points < 4:
@@ -569,8 +575,7 @@ async def metric_histories(
     wanted_keys = list(keys) if keys is not None else sorted({k for _, k in available})
     ranged = min_step is not None or max_step is not None
 
-    series: list[MetricSeriesData] = []
-    full: list[tuple[str, str, int, int]] = []  # (run_id, key, run_pk, key_id) fetched in one query
+    wanted: list[tuple[str, str, int, int]] = []  # (run_id, key, run_pk, key_id)
     for run_id in dict.fromkeys(run_ids):
         run_pk = pk_by_id[run_id]
         for key in wanted_keys:
@@ -578,180 +583,87 @@ async def metric_histories(
             if found is None:
                 continue
             key_id, total = found
-            if ranged:
-                total = await _count_points(session, run_pk, key_id, min_step, max_step)
-            if max_points is not None and total > max_points:
-                series.append(
-                    await _downsample(
-                        session, run_id, key, run_pk, key_id, total, max_points, min_step, max_step
-                    )
+            if not ranged and (max_points is None or total <= max_points):
+                _check_history_size(settings, run_id, key, total)
+            wanted.append((run_id, key, run_pk, key_id))
+    loaded = await _read_series(
+        session, [(run_pk, key_id) for _, _, run_pk, key_id in wanted], min_step, max_step
+    )
+    out = []
+    for (run_id, key, _, _), data in zip(wanted, loaded, strict=True):
+        start, stop = series.step_range(data, min_step, max_step)
+        total = stop - start
+        if max_points is not None and total > max_points:
+            picked = series.downsample(data, start, stop, max_points)
+            out.append(
+                MetricSeriesData(
+                    run_id,
+                    key,
+                    [data.steps[i] for i in picked],
+                    [data.timestamps[i] for i in picked],
+                    [data.values[i] for i in picked],
+                    True,
+                    total,
                 )
-                continue
-            if total > settings.max_history_points:
-                raise InvalidArgument(
-                    f"maxPoints: series {key!r} of run {run_id!r} has {total} points; pass maxPoints "
-                    f"(at most {settings.max_history_points} points come back undownsampled)"
-                )
-            full.append((run_id, key, run_pk, key_id))
-            series.append(MetricSeriesData(run_id, key, [], [], [], False, total))
-    if full:
-        fetched = await _series_columns(
-            session, [(run_pk, key_id) for _, _, run_pk, key_id in full], min_step, max_step
+            )
+            continue
+        _check_history_size(settings, run_id, key, total)
+        out.append(
+            MetricSeriesData(
+                run_id,
+                key,
+                data.steps[start:stop].tolist(),
+                data.timestamps[start:stop].tolist(),
+                data.values[start:stop].tolist(),
+                False,
+                total,
+            )
         )
-        by_name = {(run_id, key): i for i, (run_id, key, _, _) in enumerate(full)}
-        for i, s in enumerate(series):
-            index = by_name.get((s.run_id, s.key))
-            if index is not None and not s.downsampled:
-                steps, stamps, values = fetched[index]
-                series[i] = MetricSeriesData(s.run_id, s.key, steps, stamps, values, False, len(steps))
-    return series
+    return out
 
 
-async def _series_columns(
+def _check_history_size(settings: Settings, run_id: str, key: str, total: int) -> None:
+    if total > settings.max_history_points:
+        raise InvalidArgument(
+            f"maxPoints: series {key!r} of run {run_id!r} has {total} points; pass maxPoints "
+            f"(at most {settings.max_history_points} points come back undownsampled)"
+        )
+
+
+_CHUNKS_SQL = (
+    "SELECT steps, timestamps, vals, min_step, max_step, nan_count FROM metric_chunks "
+    "WHERE run_pk = ? AND key_id = ?{bounds} ORDER BY id"
+)
+
+
+async def _read_series(
     session: AsyncSession, pairs: Sequence[tuple[int, int]], min_step: int | None, max_step: int | None
-) -> list[tuple[list[int], list[int], list[float | None]]]:
-    """Full histories as columns, one index range scan per series on the driver connection.
-
-    The hot read path skips SQLAlchemy's Row objects: tens of thousands of points cost more
-    as rows than the SQL that finds them. Rows come back in index order (run, key, step), so
-    no sort is needed; ``zip(*rows)`` turns them into columns in C.
-    """
-    sql = "SELECT step, timestamp, value FROM metric_points WHERE run_pk = ? AND key_id = ?"
+) -> list[series.Series]:
+    """Each (run_pk, key_id) series, or the chunks of it that reach into the step range."""
+    bounds_sql = ""
     bounds: list[int] = []
     if min_step is not None:
-        sql += " AND step >= ?"
+        bounds_sql += " AND max_step >= ?"
         bounds.append(min_step)
     if max_step is not None:
-        sql += " AND step <= ?"
+        bounds_sql += " AND min_step <= ?"
         bounds.append(max_step)
-    sql += " ORDER BY run_pk, key_id, step"
+    sql = _CHUNKS_SQL.format(bounds=bounds_sql)
     connection = await session.connection()
     driver = (await connection.get_raw_connection()).driver_connection
     if connection.dialect.name == "sqlite":
         # All series in one trip to the connection's thread (see store/sqlite_driver.py).
-        return await call_on_connection(driver, _read_series, sql, pairs, bounds)  # type: ignore[no-any-return]
-    out: list[tuple[list[int], list[int], list[float | None]]] = []
-    for run_pk, key_id in pairs:
-        out.append(_columns(await driver.fetch(to_dollar(sql), run_pk, key_id, *bounds)))
-    return out
+        return await call_on_connection(driver, _assemble_all, sql, pairs, bounds)  # type: ignore[no-any-return]
+    sql = to_dollar(sql)
+    return [series.assemble(await driver.fetch(sql, run_pk, key_id, *bounds)) for run_pk, key_id in pairs]
 
 
-def _read_series(
+def _assemble_all(
     conn: Any, sql: str, pairs: Sequence[tuple[int, int]], bounds: Sequence[int]
-) -> list[tuple[list[int], list[int], list[float | None]]]:
-    return [_columns(conn.execute(sql, (run_pk, key_id, *bounds)).fetchall()) for run_pk, key_id in pairs]
-
-
-def _columns(rows: Sequence[Any]) -> tuple[list[int], list[int], list[float | None]]:
-    if not rows:
-        return [], [], []
-    steps, stamps, values = zip(*rows, strict=True)
-    return list(steps), list(stamps), list(values)
-
-
-def _step_range(query: Any, min_step: int | None, max_step: int | None) -> Any:
-    mp = m.metric_points
-    if min_step is not None:
-        query = query.where(mp.c.step >= min_step)
-    if max_step is not None:
-        query = query.where(mp.c.step <= max_step)
-    return query
-
-
-async def _count_points(
-    session: AsyncSession, run_pk: int, key_id: int, min_step: int | None, max_step: int | None
-) -> int:
-    mp = m.metric_points
-    query = select(func.count()).where(mp.c.run_pk == run_pk, mp.c.key_id == key_id)
-    return int((await session.execute(_step_range(query, min_step, max_step))).scalar_one())
-
-
-async def _downsample(
-    session: AsyncSession,
-    run_id: str,
-    key: str,
-    run_pk: int,
-    key_id: int,
-    total: int,
-    max_points: int,
-    min_step: int | None,
-    max_step: int | None,
-) -> MetricSeriesData:
-    """Min/max buckets, computed in SQL.
-
-    Why min/max buckets and not LTTB: LTTB needs every point in Python (a million rows cross
-    the driver) and may drop a one-step spike, while min/max buckets run in the database and
-    keep, per bucket of steps, the lowest and the highest point with their real steps — so
-    every local extreme a chart would show survives, plus the first and last points. Each
-    bucket yields at most two points, so the result has at most ``max_points``.
-    NaN points (NULL) are ignored by MIN/MAX unless a bucket holds nothing else.
-    """
-    mp = m.metric_points
-    where = [mp.c.run_pk == run_pk, mp.c.key_id == key_id]
-    if min_step is not None:
-        where.append(mp.c.step >= min_step)
-    if max_step is not None:
-        where.append(mp.c.step <= max_step)
-    # The edges come from the index (ORDER BY step LIMIT 1 each way); they are also the
-    # step range the buckets divide, so no separate MIN/MAX scan is needed.
-    edges = []
-    for order in (mp.c.step.asc(), mp.c.step.desc()):
-        query = select(mp.c.step, mp.c.timestamp, mp.c.value).where(*where).order_by(order).limit(1)
-        edges.append((await session.execute(query)).one())
-    lo, hi = edges[0][0], edges[1][0]
-    buckets = max(1, (max_points - 2) // 2)
-    step_width = (hi - lo + 1) / buckets  # fractional: exactly `buckets` buckets
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    points: dict[tuple[int, int, Any], None] = {tuple(edge): None for edge in edges}
-    if dialect == "sqlite":
-        # One index range scan per bucket and extreme, no GROUP BY (which sorts the whole
-        # series in a temporary B-tree: 3x slower on a million points). SQLite documents that
-        # bare columns of a query with a single MIN() or MAX() come from the row holding the
-        # extreme, so each subquery names that row by its rowid; the points are then read by
-        # rowid, exactly as stored.
-        extreme = (
-            "(SELECT CASE WHEN {agg}(value) IS NULL THEN rowid ELSE rowid END FROM metric_points "
-            "WHERE run_pk = :run AND key_id = :key "
-            "AND step >= :lo + CAST(b.i * :width AS INTEGER) AND step < :lo + CAST((b.i + 1) * :width AS INTEGER))"
-        )
-        sql = (
-            "WITH RECURSIVE b(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM b WHERE i + 1 < :buckets) "
-            f"SELECT {extreme.format(agg='min')}, {extreme.format(agg='max')} FROM b"
-        )
-        params = {"run": run_pk, "key": key_id, "lo": lo, "width": step_width, "buckets": buckets}
-        rowids = sorted(
-            {r for pair in await session.execute(text(sql), params) for r in pair if r is not None}
-        )
-        for start in range(0, len(rowids), 10_000):
-            chunk = rowids[start : start + 10_000]
-            query = select(mp.c.step, mp.c.timestamp, mp.c.value).where(literal_column("rowid").in_(chunk))
-            for row in await session.execute(query):
-                points[(row[0], row[1], row[2])] = None
-    else:
-        # The same shape on PostgreSQL: per bucket, the lowest and the highest point, each an
-        # index range scan with a top-1 (LATERAL), instead of sorting the whole series.
-        extreme = (
-            "(SELECT step, timestamp, value FROM metric_points WHERE run_pk = :run AND key_id = :key "
-            "AND step >= :lo + floor(b.i * :width)::bigint AND step < :lo + floor((b.i + 1) * :width)::bigint "
-            "ORDER BY value {order} NULLS LAST LIMIT 1)"
-        )
-        sql = (
-            "SELECT e.step, e.timestamp, e.value FROM generate_series(0, :buckets - 1) AS b(i) "
-            f"CROSS JOIN LATERAL ({extreme.format(order='ASC')} UNION ALL {extreme.format(order='DESC')}) AS e"
-        )
-        params = {"run": run_pk, "key": key_id, "lo": lo, "width": step_width, "buckets": buckets}
-        for row in await session.execute(text(sql), params):
-            points[(row[0], row[1], row[2])] = None
-    ordered = sorted(points, key=lambda p: (p[0], p[1]))
-    return MetricSeriesData(
-        run_id,
-        key,
-        [p[0] for p in ordered],
-        [p[1] for p in ordered],
-        [p[2] for p in ordered],
-        True,
-        total,
-    )
+) -> list[series.Series]:
+    return [
+        series.assemble(conn.execute(sql, (run_pk, key_id, *bounds)).fetchall()) for run_pk, key_id in pairs
+    ]
 
 
 # --- search and pagination ---------------------------------------------------------------

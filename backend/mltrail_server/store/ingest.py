@@ -5,22 +5,22 @@ thread hops and object handling than in SQL. On SQLite a single writer thread ow
 ``sqlite3`` connection and runs each batch as ``BEGIN IMMEDIATE`` + one ``executemany`` per
 table, which removes "database is locked" by construction (one writer per process; the busy
 timeout covers other processes). On PostgreSQL the same statements run on an asyncpg
-connection borrowed from the engine's pool, and points go in with ``COPY``.
+connection borrowed from the engine's pool.
 
 What one batch does, in one transaction:
   1. find the run (and refuse deleted runs or runs of deleted experiments);
   2. claim ``(run, batch_id)`` in ``log_batches``; if it was claimed before, stop: duplicate;
   3. params: refuse a different value for an existing key (CONFLICT), insert the new ones;
   4. tags: upsert;
-  5. metric keys: intern new ones, insert the points, fold the batch into ``latest_metrics``
-     (latest by (step, timestamp), min, max, count) with one upsert per key;
+  5. metric keys: intern new ones, insert the points as one chunk per key (packed arrays,
+     store/series.py), fold the batch into ``latest_metrics`` (latest by (step, timestamp),
+     min, max, count) with one upsert per key;
   6. record new param/metric/tag keys in ``experiment_keys`` for the column chooser.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import re
 import sqlite3
 import threading
@@ -33,6 +33,7 @@ from mltrail_server.errors import Conflict, InvalidArgument, NotFound
 from mltrail_server.store.engine import Database, sqlite_path, tune_sqlite
 from mltrail_server.store.models import KEY_KIND_METRIC, KEY_KIND_PARAM, KEY_KIND_TAG
 from mltrail_server.store.run_writes import RunCreate, create_run_program, run_asyncpg, run_sqlite
+from mltrail_server.store.series import CHUNK_COLUMNS, KeyGroup, chunk_row, group_by_key, summary_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,9 @@ SQL_TAG_UPSERT = (
     "ON CONFLICT (run_pk, key) DO UPDATE SET value = excluded.value"
 )
 SQL_KEY_INSERT = "INSERT INTO metric_keys (key) VALUES (?) ON CONFLICT DO NOTHING"
-SQL_POINTS = "INSERT INTO metric_points (run_pk, key_id, step, timestamp, value) VALUES (?, ?, ?, ?, ?)"
+SQL_CHUNK = (
+    f"INSERT INTO metric_chunks ({', '.join(CHUNK_COLUMNS)}) VALUES ({', '.join('?' * len(CHUNK_COLUMNS))})"
+)
 _NEWER = (
     "(excluded.step > latest_metrics.step OR "
     "(excluded.step = latest_metrics.step AND excluded.timestamp >= latest_metrics.timestamp))"
@@ -180,53 +183,9 @@ def check_param_conflicts(run_id: str, wanted: dict[str, str], existing: Sequenc
     return {k: v for k, v in wanted.items() if k not in logged}
 
 
-def summarize(
-    key_ids: Sequence[int], steps: Sequence[int], timestamps: Sequence[int], values: Sequence[float | None]
-) -> list[tuple[int, float | None, int, int, float | None, float | None, int]]:
-    """Fold a batch per key: (key_id, latest value, step, timestamp, min, max, count).
-
-    NaN (None) is ignored by min and max, as every chart and every filter ignores it. Built
-    from C-level passes (zip, max, min, comprehensions): a Python loop per point would cost
-    more than the SQL that stores the batch.
-    """
-    if key_ids.count(key_ids[0]) == len(key_ids):
-        groups: dict[int, Sequence[int]] = {key_ids[0]: range(len(key_ids))}
-    else:
-        grouped: dict[int, list[int]] = {}
-        for i, kid in enumerate(key_ids):
-            grouped.setdefault(kid, []).append(i)
-        groups = grouped
-    out = []
-    # Sorted by key id: concurrent upserts on PostgreSQL lock rows in one order (no deadlock).
-    for kid in sorted(groups):
-        idx = groups[kid]
-        if isinstance(idx, range):
-            g_steps, g_ts, g_values = steps, timestamps, values
-        else:
-            g_steps = [steps[i] for i in idx]
-            g_ts = [timestamps[i] for i in idx]
-            g_values = [values[i] for i in idx]
-        _, _, last = max(zip(g_steps, g_ts, range(len(g_steps)), strict=True))
-        finite = [v for v in g_values if v is not None]
-        out.append(
-            (
-                kid,
-                g_values[last],
-                g_steps[last],
-                g_ts[last],
-                min(finite) if finite else None,
-                max(finite) if finite else None,
-                len(g_steps),
-            )
-        )
-    return out
-
-
-def nan_to_null(values: Sequence[float]) -> list[float | None]:
-    # NaN is stored as NULL: see store/models.py. The scan runs in C; most batches have no NaN.
-    if not any(map(math.isnan, values)):
-        return list(values)
-    return [None if v != v else v for v in values]
+def summarize(groups: Sequence[KeyGroup]) -> list[tuple[Any, ...]]:
+    """One latest_metrics row per key of the batch (see series.summary_row)."""
+    return [summary_row(group) for group in groups]
 
 
 # --- SQLite: one writer thread with a plain sqlite3 connection ---------------------------
@@ -328,14 +287,9 @@ class SqliteBatchWriter:
             metric_keys = tuple(dict.fromkeys(m.keys))
             ids = self._intern(conn, metric_keys, learned)
             key_ids = [ids[k] for k in m.keys] if len(metric_keys) > 1 else [ids[metric_keys[0]]] * n_points
-            values = nan_to_null(m.values)
-            conn.executemany(
-                SQL_POINTS, zip([run_pk] * n_points, key_ids, m.steps, m.timestamps, values, strict=True)
-            )
-            conn.executemany(
-                SQL_LATEST_UPSERT,
-                [(run_pk, *row) for row in summarize(key_ids, m.steps, m.timestamps, values)],
-            )
+            groups = group_by_key(key_ids, m.steps, m.timestamps, m.values)
+            conn.executemany(SQL_CHUNK, [chunk_row(run_pk, group) for group in groups])
+            conn.executemany(SQL_LATEST_UPSERT, [(run_pk, *row) for row in summarize(groups)])
             new_keys += [(experiment_id, KEY_KIND_METRIC, k) for k in metric_keys]
         unseen = [k for k in dict.fromkeys(new_keys) if k not in self._experiment_keys]
         if unseen:
@@ -381,6 +335,7 @@ class PostgresBatchWriter:
                 "param": SQL_PARAM_INSERT,
                 "tag": SQL_TAG_UPSERT,
                 "key": SQL_KEY_INSERT,
+                "chunk": SQL_CHUNK,
                 "latest": SQL_LATEST_UPSERT,
                 "experiment_keys": SQL_EXPERIMENT_KEYS,
             }.items()
@@ -453,15 +408,9 @@ class PostgresBatchWriter:
             metric_keys = tuple(dict.fromkeys(m.keys))
             ids = await self._intern(conn, metric_keys, learned)
             key_ids = [ids[k] for k in m.keys] if len(metric_keys) > 1 else [ids[metric_keys[0]]] * n_points
-            values = nan_to_null(m.values)
-            await conn.copy_records_to_table(
-                "metric_points",
-                records=zip([run_pk] * n_points, key_ids, m.steps, m.timestamps, values, strict=True),
-                columns=["run_pk", "key_id", "step", "timestamp", "value"],
-            )
-            await conn.executemany(
-                sql["latest"], [(run_pk, *row) for row in summarize(key_ids, m.steps, m.timestamps, values)]
-            )
+            groups = group_by_key(key_ids, m.steps, m.timestamps, m.values)
+            await conn.executemany(sql["chunk"], [chunk_row(run_pk, group) for group in groups])
+            await conn.executemany(sql["latest"], [(run_pk, *row) for row in summarize(groups)])
             new_keys += [(experiment_id, KEY_KIND_METRIC, k) for k in metric_keys]
         unseen = sorted(k for k in dict.fromkeys(new_keys) if k not in self._experiment_keys)
         if unseen:

@@ -1,13 +1,14 @@
 """Tables of the tracking store, one metadata for SQLite and PostgreSQL alike.
 
 Hot tables use integer surrogate keys: runs are exposed by a 32-hex ``id`` but referenced
-internally by ``runs.pk``, and metric keys are interned in ``metric_keys``. An index on
-``(run_pk, key_id, step)`` costs half as much at insert time as one on text columns.
+internally by ``runs.pk``, and metric keys are interned in ``metric_keys``. Metric histories
+are chunks of packed arrays, one row per (batch, run, key): see store/series.py.
 
-Non-finite metric values: ±Infinity are stored as themselves (both databases keep them);
-NaN is stored as NULL (SQLite binds NaN as NULL anyway, and PostgreSQL would sort NaN above
-every number, breaking range filters). ``value IS NULL`` therefore *means* NaN, and the
-service layer turns it back into NaN; no metric value is ever absent.
+Non-finite metric values: in the chunks NaN and ±Infinity are stored bit for bit. In the
+SQL-visible summary (``latest_metrics``), ±Infinity are stored as themselves and NaN as
+NULL (SQLite binds NaN as NULL anyway, and PostgreSQL would sort NaN above every number,
+breaking range filters): ``value IS NULL`` there *means* NaN, and the service layer turns it
+back into NaN; no metric value is ever absent.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -166,17 +168,22 @@ class DatasetInput(Base):
     context: Mapped[str] = mapped_column(String(64), default="")
 
 
-# The full history: a Core table on purpose. Points never become ORM objects; they are
-# written with one executemany per batch and read back as columns.
-metric_points = Table(
-    "metric_points",
+# The full history: a Core table on purpose. One row per (batch, run, key) holding packed
+# arrays (see store/series.py); points never become ORM objects or rows of their own.
+metric_chunks = Table(
+    "metric_chunks",
     Base.metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("run_pk", Integer, nullable=False),
     Column("key_id", Integer, nullable=False),
-    Column("step", BigInteger, nullable=False),
-    Column("timestamp", BigInteger, nullable=False),
-    Column("value", Float, nullable=True),  # NULL means NaN
-    Index("ix_metric_points_run_key_step", "run_pk", "key_id", "step"),
+    Column("min_step", BigInteger, nullable=False),
+    Column("max_step", BigInteger, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("nan_count", Integer, nullable=False),
+    Column("steps", LargeBinary, nullable=False),  # int64 little-endian, sorted
+    Column("timestamps", LargeBinary, nullable=False),  # int64 little-endian
+    Column("vals", LargeBinary, nullable=False),  # float64 little-endian; NaN/±Inf as themselves
+    Index("ix_metric_chunks_run_key_step", "run_pk", "key_id", "min_step"),
 )
 
 # Core handles for set-based statements.
