@@ -75,3 +75,41 @@ def test_downsample_keeps_edges_extremes_and_shows_all_nan_buckets():
         if segment:
             chosen = [values[i] for i in picked if b * 100 <= i < (b + 1) * 100]
             assert min(segment) in chosen and max(segment) in chosen
+
+
+def _reference_groups(key_ids, steps, stamps, values):
+    """The definition: per key (ascending), its points in logged order, stable-sorted by step."""
+    out = []
+    for kid in sorted(set(key_ids)):
+        points = [(s, t, v) for k, s, t, v in zip(key_ids, steps, stamps, values, strict=True) if k == kid]
+        points.sort(key=lambda p: p[0])
+        out.append((kid, [p[0] for p in points], [p[1] for p in points], [p[2] for p in points]))
+    return out
+
+
+def test_every_batch_shape_groups_like_the_definition():
+    import random
+
+    rng = random.Random(5)
+    shapes = {
+        "interleaved": [k for _ in range(50) for k in (3, 1, 2)],
+        "blocks": [2] * 40 + [1] * 70 + [5] * 30,
+        "irregular": [rng.choice([1, 2, 3]) for _ in range(150)],
+        "almost interleaved": [k for _ in range(50) for k in (3, 1, 2)][:-1] + [1],
+        "repeated key in period": [1, 1, 2] * 50,
+        "one key": [4] * 10,
+    }
+    for name, key_ids in shapes.items():
+        n = len(key_ids)
+        for steps in (list(range(n)), [rng.randrange(20) for _ in range(n)]):
+            stamps = list(range(n))
+            values = [rng.random() for _ in range(n)]
+            got = [
+                (g.key_id, list(g.steps), list(g.timestamps), list(g.values))
+                for g in series.group_by_key(key_ids, steps, stamps, values)
+            ]
+            assert got == _reference_groups(key_ids, steps, stamps, values), name
+            for g in series.group_by_key(key_ids, steps, stamps, values):
+                row = series.summary_row(g)
+                last = max(range(len(g.steps)), key=lambda i: (g.steps[i], g.timestamps[i], i))
+                assert row[1:4] == (g.values[last], g.steps[last], g.timestamps[last]), name

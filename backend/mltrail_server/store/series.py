@@ -62,37 +62,60 @@ def group_by_key(
     key_ids: Sequence[int], steps: Sequence[int], timestamps: Sequence[int], values: Sequence[float]
 ) -> list[KeyGroup]:
     """Split a batch's parallel columns per key (sorted by key id: concurrent writers on
-    PostgreSQL then lock rows in one order), each group sorted by step. C-level passes only
-    on the common paths: one key, or keys already in order."""
+    PostgreSQL then lock rows in one order), each group sorted by step (stable).
+
+    C-level slicing on the two shapes clients send: keys interleaved with a fixed period
+    (``loss, acc, loss, acc, …``: one point of each metric per step) and keys in blocks;
+    anything else goes through one stable sort of the indices by key.
+    """
     n = len(key_ids)
-    groups: list[tuple[int, list[int] | None]]
-    if key_ids.count(key_ids[0]) == n:
-        groups = [(key_ids[0], None)]
+    distinct = sorted(set(key_ids))
+    k = len(distinct)
+    parts: list[tuple[int, Sequence[int], Sequence[int], Sequence[float]]] = []
+    if k == 1:
+        parts.append((distinct[0], steps, timestamps, values))
+    elif n % k == 0 and len(set(key_ids[:k])) == k and key_ids[k:] == key_ids[:-k]:
+        first = {key_ids[j]: j for j in range(k)}
+        for kid in distinct:
+            j = first[kid]
+            parts.append((kid, steps[j::k], timestamps[j::k], values[j::k]))
     else:
-        order = sorted(range(n), key=key_ids.__getitem__)  # stable: logged order within a key
-        counts = Counter(key_ids)
-        groups = []
-        start = 0
-        for kid in sorted(counts):
-            stop = start + counts[kid]
-            groups.append((kid, order[start:stop]))
-            start = stop
-    out = []
-    for kid, idx in groups:
-        if idx is None:
-            g_steps, g_ts, g_values = steps, timestamps, values
-        elif len(idx) == 1:
-            i = idx[0]
-            g_steps, g_ts, g_values = [steps[i]], [timestamps[i]], [values[i]]
+        blocks = _blocks(key_ids, distinct)
+        if blocks is not None:
+            for kid, (a, b) in zip(distinct, blocks, strict=True):
+                parts.append((kid, steps[a:b], timestamps[a:b], values[a:b]))
         else:
-            pick = itemgetter(*idx)
-            g_steps, g_ts, g_values = pick(steps), pick(timestamps), pick(values)
+            order = sorted(range(n), key=key_ids.__getitem__)  # stable: logged order within a key
+            counts = Counter(key_ids)
+            start = 0
+            for kid in distinct:
+                idx = order[start : start + counts[kid]]
+                start += counts[kid]
+                if len(idx) == 1:
+                    i = idx[0]
+                    parts.append((kid, [steps[i]], [timestamps[i]], [values[i]]))
+                else:
+                    pick = itemgetter(*idx)
+                    parts.append((kid, pick(steps), pick(timestamps), pick(values)))
+    out = []
+    for kid, g_steps, g_ts, g_values in parts:
         if not _is_sorted(g_steps):
-            by_step = sorted(range(len(g_steps)), key=g_steps.__getitem__)
-            pick = itemgetter(*by_step)
+            pick = itemgetter(*sorted(range(len(g_steps)), key=g_steps.__getitem__))
             g_steps, g_ts, g_values = pick(g_steps), pick(g_ts), pick(g_values)
         out.append(KeyGroup(kid, g_steps, g_ts, g_values))
     return out
+
+
+def _blocks(key_ids: Sequence[int], distinct: Sequence[int]) -> list[tuple[int, int]] | None:
+    """[start, stop) of each key when every key's points are contiguous, else None."""
+    spans = []
+    for kid in distinct:
+        a = key_ids.index(kid)
+        b = a + key_ids.count(kid)
+        if key_ids[b - 1] != kid or key_ids[a:b].count(kid) != b - a:
+            return None
+        spans.append((a, b))
+    return spans
 
 
 def chunk_row(run_pk: int, group: KeyGroup) -> tuple[Any, ...]:
@@ -118,7 +141,12 @@ def summary_row(group: KeyGroup) -> tuple[int, float | None, int, int, float | N
     max, count). Latest is the highest (step, timestamp), the last logged among equals. NaN is
     NULL there (models.py) and is ignored by min and max."""
     steps, stamps, values = group.steps, group.timestamps, group.values
-    _, _, last = max(zip(steps, stamps, range(len(steps)), strict=True))
+    last = len(steps) - 1
+    if last and steps[last - 1] == steps[last]:
+        # Several points on the highest step (the group is sorted by step): the highest
+        # timestamp wins, the last logged among equal timestamps.
+        first = bisect_left(steps, steps[last])
+        _, last = max(zip(stamps[first : last + 1], range(first, last + 1), strict=True))
     finite = [v for v in values if v == v] if any(map(math.isnan, values)) else values
     value = values[last]
     return (
