@@ -13,7 +13,16 @@ of the server is imported.
 """
 
 from mltrail._client import ActiveRun, MltrailClient
-from mltrail._entities import Dataset, Experiment, LatestMetric, MetricBatch, MetricSeries, Run, RunSource
+from mltrail._entities import (
+    Dataset,
+    Experiment,
+    LatestMetric,
+    MetricBatch,
+    MetricSeries,
+    Run,
+    RunSource,
+    RunTable,
+)
 from mltrail._exceptions import (
     ApiError,
     Conflict,
@@ -47,6 +56,7 @@ from mltrail._fluent import (
     log_params,
     log_text,
     search_runs,
+    search_runs_table,
     set_experiment,
     set_tag,
     set_tags,
@@ -73,6 +83,7 @@ __all__ = [
     "ResourceExhausted",
     "Run",
     "RunSource",
+    "RunTable",
     "ServerUnavailable",
     "Unauthenticated",
     "active_run",
@@ -94,6 +105,7 @@ __all__ = [
     "log_params",
     "log_text",
     "search_runs",
+    "search_runs_table",
     "set_experiment",
     "set_tag",
     "set_tags",

@@ -40,8 +40,9 @@ _time_ns = time.time_ns
 _monotonic = time.monotonic
 _isfinite = math.isfinite
 
-# Params and tags per record; far below any sane server limit and big enough for a config.
-_MAX_ITEMS_PER_RECORD = 1000
+# Params and tags per record (and params per createRun): the server's default limit per
+# batch, and big enough for a config.
+MAX_ITEMS_PER_RECORD = 1000
 
 
 class Batcher:
@@ -168,10 +169,9 @@ class Batcher:
         self._add_item(run_id, "t", key, value)
 
     def _add_item(self, run_id: str, kind: str, key: str, value: Any) -> None:
-        if type(key) is not str or not key:
-            raise InvalidArgument(f"{'param' if kind == 'p' else 'tag'} key must be a non-empty string")
+        value = item_value("param" if kind == "p" else "tag", key, value)
         with self._lock:
-            self._items.append((run_id, kind, key, value if type(value) is str else str(value)))
+            self._items.append((run_id, kind, key, value))
             queued = len(self._items)
         if queued >= self._flush_points:
             self._wake.set()
@@ -453,6 +453,14 @@ def _warn(text: str) -> None:
     warnings.warn(text, MltrailWarning, stacklevel=3)
 
 
+def item_value(kind: str, key: Any, value: Any) -> str:
+    """A param's or tag's value as the wire carries it (a string); refuses a key that can never
+    be valid, at the call. Shared by queued logging and `start_run(params=...)`."""
+    if type(key) is not str or not key:
+        raise InvalidArgument(f"{kind} key must be a non-empty string")
+    return value if type(value) is str else str(value)
+
+
 def _as_float(key: str, value: Any) -> float:
     try:
         return float(value)  # ints, numpy scalars, 0-d tensors
@@ -537,10 +545,10 @@ def _item_records(items: list[tuple[str, str, str, str]]) -> list[Record]:
         for run_id in dict.fromkeys([*params, *tags]):
             param_list = [{"key": k, "value": v} for k, v in params.get(run_id, {}).items()]
             tag_list = [{"key": k, "value": v} for k, v in tags.get(run_id, {}).items()]
-            for start in range(0, max(len(param_list), len(tag_list)), _MAX_ITEMS_PER_RECORD):
+            for start in range(0, max(len(param_list), len(tag_list)), MAX_ITEMS_PER_RECORD):
                 variables: dict[str, Any] = {"runId": run_id, "batchId": uuid.uuid4().hex}
-                chunk_params = param_list[start : start + _MAX_ITEMS_PER_RECORD]
-                chunk_tags = tag_list[start : start + _MAX_ITEMS_PER_RECORD]
+                chunk_params = param_list[start : start + MAX_ITEMS_PER_RECORD]
+                chunk_tags = tag_list[start : start + MAX_ITEMS_PER_RECORD]
                 if chunk_params:
                     variables["params"] = chunk_params
                 if chunk_tags:

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from mltrail import _documents as doc
-from mltrail._entities import Dataset, Experiment, MetricBatch, MetricSeries, Run
+from mltrail._entities import Dataset, Experiment, MetricBatch, MetricSeries, Run, RunTable
 from mltrail._exceptions import InvalidArgument, MltrailError, NotFound, ServerUnavailable
 from mltrail._transport import DEFAULT_TRACKING_URI, GraphQLTransport
 
@@ -201,6 +201,7 @@ class MltrailClient:
         run_id: str | None = None,
         parent_run_id: str | None = None,
         tags: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
         start_time: int | None = None,
     ) -> ActiveRun:
         """Create a RUNNING run (or attach to `run_id`) and return its handle.
@@ -208,14 +209,19 @@ class MltrailClient:
         The run is created synchronously when the server answers, so mistakes (an unknown
         experiment id, say) raise here. When the server is unreachable the run gets its id
         from the client and its creation is queued with everything logged to it.
+
+        `params` are stored with the run, in the same transaction (stringified as `log_params`
+        does); attaching to an existing run queues them as `log_params` would.
         """
         if run_id is not None:
-            return self._attach(run_id, tags)
+            return self._attach(run_id, tags, params)
+        param_list, later_params = _param_lists(params)
         run_id = uuid.uuid4().hex
         variables: dict[str, Any] = {
             "runId": run_id,
             "name": run_name,
             "tags": _tag_list(tags),
+            "params": param_list,
             "parentRunId": parent_run_id,
             "startTime": start_time if start_time is not None else _now_ms(),
             "user": self.user,
@@ -248,15 +254,20 @@ class MltrailClient:
         if created is None:
             # Queued behind what is already pending, so a nested run is created after its parent.
             batcher.submit("createRun", variables)
-        return ActiveRun(
+        handle = ActiveRun(
             self,
             run_id,
             name=(created or {}).get("name") or run_name,
             experiment_id=(created or {}).get("experimentId") or experiment_id,
             parent_id=parent_run_id,
         )
+        for item in later_params:
+            handle.log_param(item["key"], item["value"])
+        return handle
 
-    def _attach(self, run_id: str, tags: Mapping[str, Any] | None) -> ActiveRun:
+    def _attach(
+        self, run_id: str, tags: Mapping[str, Any] | None, params: Mapping[str, Any] | None
+    ) -> ActiveRun:
         try:
             run: Run | None = self.get_run(run_id)
         except ServerUnavailable:
@@ -272,6 +283,8 @@ class MltrailClient:
         )
         if tags:
             handle.set_tags(tags)
+        if params:
+            handle.log_params(params)
         return handle
 
     def get_run(self, run_id: str) -> Run:
@@ -291,24 +304,35 @@ class MltrailClient:
         experiment_names: Iterable[str] | None = None,
     ) -> list[Run]:
         """Runs matching the search language (`metrics.acc > 0.9 and params.model = 'rf'`)."""
-        ids = list(experiment_ids) if experiment_ids is not None else None
-        if experiment_names is not None:
-            ids = ids or []
-            for name in experiment_names:
-                experiment = self.get_experiment_by_name(name)
-                if experiment is None:
-                    raise NotFound(f"experiment {name!r} does not exist")
-                ids.append(experiment.id)  # type: ignore[arg-type]
-        if isinstance(order_by, str):
-            order_by = [order_by]
-        variables = {
-            "experimentIds": ids,
-            "filter": filter,
-            "orderBy": list(order_by) if order_by else None,
-            "viewType": view_type.upper(),
-        }
+        variables = self._search_variables(experiment_ids, experiment_names, filter, order_by, view_type)
         nodes = self._paginate(doc.SEARCH_RUNS, "runs", variables, max_results)
         return [Run.from_graphql(node) for node in nodes]
+
+    def search_runs_table(
+        self,
+        experiment_ids: Iterable[str] | None = None,
+        filter: str | None = None,
+        order_by: Iterable[str] | str | None = None,
+        *,
+        max_results: int | None = 1000,
+        view_type: str = "ACTIVE",
+        experiment_names: Iterable[str] | None = None,
+        param_keys: Iterable[str] | None = None,
+        metric_keys: Iterable[str] | None = None,
+        tag_keys: Iterable[str] | None = None,
+        _page_size: int = _PAGE_SIZE,
+    ) -> RunTable:
+        """The runs of `search_runs` (same arguments, same order) as columns, for a data frame:
+        `search_runs_table(...).to_pandas()` is MLflow's `search_runs`. `param_keys`,
+        `metric_keys` and `tag_keys` choose the columns (`[]`: none of that kind); by default
+        every key the runs have becomes a column.
+        """
+        variables = self._search_variables(experiment_ids, experiment_names, filter, order_by, view_type)
+        variables["paramKeys"] = list(param_keys) if param_keys is not None else None
+        variables["metricKeys"] = list(metric_keys) if metric_keys is not None else None
+        variables["tagKeys"] = list(tag_keys) if tag_keys is not None else None
+        pages = self._pages(doc.RUN_TABLE, "runTable", variables, max_results, "runIds", _page_size)
+        return RunTable.from_graphql_pages(pages)
 
     def get_metric_history(self, run_id: str, key: str, *, max_points: int | None = None) -> MetricSeries:
         """Every point of one metric (or a downsampled view when `max_points` is given)."""
@@ -472,20 +496,60 @@ class MltrailClient:
 
         return capture_enabled()
 
+    def _search_variables(
+        self,
+        experiment_ids: Iterable[str] | None,
+        experiment_names: Iterable[str] | None,
+        filter: str | None,
+        order_by: Iterable[str] | str | None,
+        view_type: str,
+    ) -> dict[str, Any]:
+        """The variables of a run search (`runs`, `runTable`), experiment names resolved to ids."""
+        ids = list(experiment_ids) if experiment_ids is not None else None
+        if experiment_names is not None:
+            ids = ids or []
+            for name in experiment_names:
+                experiment = self.get_experiment_by_name(name)
+                if experiment is None:
+                    raise NotFound(f"experiment {name!r} does not exist")
+                ids.append(experiment.id)  # type: ignore[arg-type]
+        if isinstance(order_by, str):
+            order_by = [order_by]
+        return {
+            "experimentIds": ids,
+            "filter": filter,
+            "orderBy": list(order_by) if order_by else None,
+            "viewType": view_type.upper(),
+        }
+
     def _paginate(
         self, document: str, field: str, variables: dict[str, Any], max_results: int | None
     ) -> list[dict[str, Any]]:
-        nodes: list[dict[str, Any]] = []
+        pages = self._pages(document, field, variables, max_results)
+        return [node for page in pages for node in page["nodes"]]
+
+    def _pages(
+        self,
+        document: str,
+        field: str,
+        variables: dict[str, Any],
+        max_results: int | None,
+        rows: str = "nodes",
+        page_size: int = _PAGE_SIZE,
+    ) -> Iterator[dict[str, Any]]:
+        """Pages of a paginated query, following `endCursor` until `max_results` rows (counted
+        in the page's `rows` list) or the last page."""
+        fetched = 0
         after = None
-        while max_results is None or len(nodes) < max_results:
-            first = _PAGE_SIZE if max_results is None else min(_PAGE_SIZE, max_results - len(nodes))
+        while max_results is None or fetched < max_results:
+            first = page_size if max_results is None else min(page_size, max_results - fetched)
             page = self._execute(document, {**variables, "first": first, "after": after})[field]
-            nodes.extend(page["nodes"])
+            yield page
+            fetched += len(page[rows])
             info = page["pageInfo"]
-            if not info["hasNextPage"] or not page["nodes"]:
+            if not info["hasNextPage"] or not page[rows]:
                 break
             after = info["endCursor"]
-        return nodes
 
 
 class ActiveRun:
@@ -624,6 +688,19 @@ def _tag_list(tags: Mapping[str, Any] | None) -> list[dict[str, str]] | None:
     if not tags:
         return None
     return [{"key": str(key), "value": str(value)} for key, value in tags.items()]
+
+
+def _param_lists(
+    params: Mapping[str, Any] | None,
+) -> tuple[list[dict[str, str]] | None, list[dict[str, str]]]:
+    """Params for createRun, validated and stringified as `log_params` does them, and those
+    beyond the server's per-request limit, to be queued as `log_params` once the run exists."""
+    if not params:
+        return None, []
+    from mltrail._batcher import MAX_ITEMS_PER_RECORD, item_value
+
+    items = [{"key": key, "value": item_value("param", key, value)} for key, value in params.items()]
+    return items[:MAX_ITEMS_PER_RECORD], items[MAX_ITEMS_PER_RECORD:]
 
 
 def _dataset_spec(dataset: Dataset | Mapping[str, Any]) -> dict[str, Any]:

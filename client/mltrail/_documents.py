@@ -71,6 +71,21 @@ query SearchRuns($experimentIds: [ID!], $filter: String, $orderBy: [String!], $f
 }"""
     + RUN_FIELDS
 )
+# Only what `RunTable` keeps: the latest value of each metric (not its step or extremes).
+RUN_TABLE = """
+query RunTable($experimentIds: [ID!], $filter: String, $orderBy: [String!], $first: Int,
+               $after: String, $viewType: ViewType!, $paramKeys: [String!], $metricKeys: [String!],
+               $tagKeys: [String!]) {
+  runTable(experimentIds: $experimentIds, filter: $filter, orderBy: $orderBy, first: $first,
+           after: $after, viewType: $viewType, paramKeys: $paramKeys, metricKeys: $metricKeys,
+           tagKeys: $tagKeys) {
+    runIds experimentIds names statuses users startTimes endTimes parentIds artifactUris
+    params { key values }
+    metrics { key values }
+    tags { key values }
+    pageInfo { endCursor hasNextPage }
+  }
+}"""
 METRIC_HISTORIES = """
 query MetricHistories($runIds: [ID!]!, $keys: [String!], $maxPoints: Int) {
   metricHistories(runIds: $runIds, keys: $keys, maxPoints: $maxPoints) {
@@ -87,15 +102,15 @@ subscription MetricsLogged($runIds: [ID!], $experimentId: ID) {
 }"""
 
 # The operations below can be queued and replayed from the spool, so each is idempotent:
-# createRun on the client-chosen runId, logBatch on (runId, batchId), updateRun and logInputs
-# by their nature.
+# createRun on the client-chosen runId (its params too: the same values again are a no-op),
+# logBatch on (runId, batchId), updateRun and logInputs by their nature.
 CREATE_RUN = """
 mutation CreateRun($runId: ID, $experimentId: ID, $experimentName: String, $name: String,
-                   $tags: [TagInput!], $parentRunId: ID, $startTime: Long, $user: String,
-                   $source: RunSourceInput, $environment: JSON) {
+                   $tags: [TagInput!], $params: [ParamInput!], $parentRunId: ID, $startTime: Long,
+                   $user: String, $source: RunSourceInput, $environment: JSON) {
   createRun(runId: $runId, experimentId: $experimentId, experimentName: $experimentName, name: $name,
-            tags: $tags, parentRunId: $parentRunId, startTime: $startTime, user: $user,
-            source: $source, environment: $environment) {
+            tags: $tags, params: $params, parentRunId: $parentRunId, startTime: $startTime,
+            user: $user, source: $source, environment: $environment) {
     id name experimentId status startTime artifactUri
   }
 }"""

@@ -7,6 +7,7 @@ Metric values come back as floats, with NaN and ±Infinity restored from their w
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,3 +243,66 @@ class MetricBatch:
             values=[decode_value(v) for v in data.get("values") or []],  # type: ignore[misc]
             missed=data.get("missed") or 0,
         )
+
+
+# Run attributes as MLflow's `search_runs` data frame names them, and the runTable field of each.
+_TABLE_ATTRIBUTES = (
+    ("run_id", "runIds"),
+    ("experiment_id", "experimentIds"),
+    ("run_name", "names"),
+    ("status", "statuses"),
+    ("user", "users"),
+    ("start_time", "startTimes"),
+    ("end_time", "endTimes"),
+    ("parent_run_id", "parentIds"),
+    ("artifact_uri", "artifactUris"),
+)
+
+
+@dataclass(frozen=True)
+class RunTable:
+    """Runs as columns named as in MLflow's `search_runs` data frame: `run_id`, `experiment_id`,
+    `run_name`, `status`, `user`, `start_time`, `end_time` (ms), `parent_run_id`,
+    `artifact_uri`, then `params.<key>`, `metrics.<key>` (latest value, a float) and
+    `tags.<key>`. Row i of every column is the i-th run; None where a run has no such value.
+    """
+
+    columns: dict[str, list[Any]]
+
+    def __len__(self) -> int:
+        return len(self.columns["run_id"])
+
+    def to_pandas(self) -> Any:
+        """The table as a `pandas.DataFrame` (pandas is not a dependency of mltrail)."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("RunTable.to_pandas() needs pandas: pip install pandas") from None
+        return pandas.DataFrame(self.columns)
+
+    @classmethod
+    def from_graphql_pages(cls, pages: Iterable[dict[str, Any]]) -> RunTable:
+        """One table from consecutive runTable pages; a key first seen on a later page (or
+        missing from one) gets None for the rows of the pages that lack it."""
+        attributes: dict[str, list[Any]] = {name: [] for name, _ in _TABLE_ATTRIBUTES}
+        keyed: dict[str, list[Any]] = {}
+        rows = 0
+        for page in pages:
+            for name, wire_name in _TABLE_ATTRIBUTES:
+                attributes[name].extend(page[wire_name])
+            for prefix, wire_name in (("params.", "params"), ("metrics.", "metrics"), ("tags.", "tags")):
+                for column in page[wire_name]:
+                    name = prefix + column["key"]
+                    cells = keyed.get(name)
+                    if cells is None:
+                        cells = keyed[name] = [None] * rows
+                    values = column["values"]
+                    cells.extend([decode_value(v) for v in values] if prefix == "metrics." else values)
+            rows += len(page["runIds"])
+            for cells in keyed.values():
+                cells.extend([None] * (rows - len(cells)))
+        ordered = sorted(keyed, key=lambda name: (_KIND_ORDER[name.split(".", 1)[0]], name))
+        return cls({**attributes, **{name: keyed[name] for name in ordered}})
+
+
+_KIND_ORDER = {"params": 0, "metrics": 1, "tags": 2}

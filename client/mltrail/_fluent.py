@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mltrail._client import ActiveRun, MltrailClient, tracking_uri_from_env
-from mltrail._entities import Dataset, Experiment, MetricSeries, Run
+from mltrail._entities import Dataset, Experiment, MetricSeries, Run, RunTable
 from mltrail._exceptions import MltrailError, ServerUnavailable
 
 _lock = threading.RLock()
@@ -85,12 +85,13 @@ def start_run(
     *,
     experiment_name: str | None = None,
     experiment_id: str | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> ActiveRun:
     """Start (or, with `run_id` / `MLTRAIL_RUN_ID`, resume) a run and make it active.
 
     Use it as a context manager: the run ends FINISHED, FAILED if the block raises, KILLED on
     KeyboardInterrupt. A second run while one is active needs `nested=True`; it becomes a
-    child of the active one.
+    child of the active one. `params` are stored with the run, in the same request.
     """
     client = get_client()
     with _lock:
@@ -110,6 +111,7 @@ def start_run(
             run_id=run_id,
             parent_run_id=parent.id if parent is not None else None,
             tags=tags,
+            params=params,
         )
         run._on_end.append(_forget)
         _active_runs.append(run)
@@ -218,15 +220,47 @@ def search_runs(
     experiment_names: Iterable[str] | None = None,
 ) -> list[Run]:
     """Runs matching a filter; without experiments, those of the current experiment."""
-    client = get_client()
-    if experiment_ids is None and experiment_names is None:
-        if _experiment_id is not None:
-            experiment_ids = [_experiment_id]
-        elif _experiment_name is not None:
-            experiment_names = [_experiment_name]
-    return client.search_runs(
+    experiment_ids, experiment_names = _current_experiment(experiment_ids, experiment_names)
+    return get_client().search_runs(
         experiment_ids, filter, order_by, max_results=max_results, experiment_names=experiment_names
     )
+
+
+def search_runs_table(
+    experiment_ids: Iterable[str] | None = None,
+    filter: str | None = None,
+    order_by: Iterable[str] | str | None = None,
+    *,
+    max_results: int | None = 1000,
+    experiment_names: Iterable[str] | None = None,
+    param_keys: Iterable[str] | None = None,
+    metric_keys: Iterable[str] | None = None,
+    tag_keys: Iterable[str] | None = None,
+) -> RunTable:
+    """`search_runs` as columns (`.to_pandas()` for a data frame, as `mlflow.search_runs`)."""
+    experiment_ids, experiment_names = _current_experiment(experiment_ids, experiment_names)
+    return get_client().search_runs_table(
+        experiment_ids,
+        filter,
+        order_by,
+        max_results=max_results,
+        experiment_names=experiment_names,
+        param_keys=param_keys,
+        metric_keys=metric_keys,
+        tag_keys=tag_keys,
+    )
+
+
+def _current_experiment(
+    experiment_ids: Iterable[str] | None, experiment_names: Iterable[str] | None
+) -> tuple[Iterable[str] | None, Iterable[str] | None]:
+    """The experiments a search covers: those given, else the one `set_experiment` chose."""
+    if experiment_ids is None and experiment_names is None:
+        if _experiment_id is not None:
+            return [_experiment_id], None
+        if _experiment_name is not None:
+            return None, [_experiment_name]
+    return experiment_ids, experiment_names
 
 
 def get_metric_history(run_id: str, key: str, *, max_points: int | None = None) -> MetricSeries:

@@ -95,7 +95,7 @@ def test_every_batch_shape_groups_like_the_definition():
         "interleaved": [k for _ in range(50) for k in (3, 1, 2)],
         "blocks": [2] * 40 + [1] * 70 + [5] * 30,
         "irregular": [rng.choice([1, 2, 3]) for _ in range(150)],
-        "almost interleaved": [k for _ in range(50) for k in (3, 1, 2)][:-1] + [1],
+        "almost interleaved": [*[k for _ in range(50) for k in (3, 1, 2)][:-1], 1],
         "repeated key in period": [1, 1, 2] * 50,
         "one key": [4] * 10,
     }

@@ -93,6 +93,61 @@ def test_a_run_logs_params_metrics_tags_and_datasets(client: MltrailClient, expe
     assert client.get_metric_history(run.id, "absent").values == []
 
 
+def test_start_run_stores_params_with_the_run(client: MltrailClient, experiment_name: str) -> None:
+    run = client.start_run(experiment_name=experiment_name, params={"lr": 0.1, "layers": 3, "model": "rf"})
+    # Read back before any flush: the params came with createRun, not through the queue.
+    assert client.get_run(run.id).params == {"lr": "0.1", "layers": "3", "model": "rf"}
+    run.log_param("lr", 0.1)  # the same value again is no conflict
+    assert run.end() is True
+    assert client.get_run(run.id).params == {"lr": "0.1", "layers": "3", "model": "rf"}
+    assert client.rejections == []
+
+    many = {f"p{i}": i for i in range(1_500)}  # more than the server takes in one request
+    with client.start_run(experiment_name=experiment_name, params=many) as big:
+        pass
+    assert client.get_run(big.id).params == {key: str(value) for key, value in many.items()}
+
+    with client.start_run(run_id=run.id, params={"epochs": 10}) as attached:  # queued, as log_params
+        pass
+    assert client.get_run(attached.id).params["epochs"] == "10"
+
+
+@pytest.mark.parametrize("params", [{"": 1}, {1: "x"}])
+def test_start_run_refuses_the_params_log_params_refuses(
+    client: MltrailClient, experiment_name: str, params: dict
+) -> None:
+    with client.start_run(experiment_name=experiment_name) as run:
+        with pytest.raises(mltrail.InvalidArgument) as logged:
+            run.log_params(params)
+    with pytest.raises(mltrail.InvalidArgument) as started:
+        client.start_run(experiment_name=experiment_name, params=params)
+    assert str(started.value) == str(logged.value)
+    assert [r.id for r in client.search_runs(experiment_names=[experiment_name])] == [run.id]  # none created
+
+
+def test_a_create_run_replayed_with_another_param_value_is_a_conflict(
+    client: MltrailClient, experiment_name: str
+) -> None:
+    from mltrail._documents import CREATE_RUN
+
+    run = client.start_run(experiment_name=experiment_name, params={"lr": 0.1})
+    replay = {"runId": run.id, "experimentName": experiment_name, "params": [{"key": "lr", "value": "0.1"}]}
+    assert client._execute(CREATE_RUN, replay)["createRun"]["id"] == run.id  # same values: a no-op
+    replay["params"] = [{"key": "lr", "value": "0.2"}]
+    with pytest.raises(mltrail.Conflict) as conflict:
+        client._execute(CREATE_RUN, replay)
+    assert conflict.value.code == "CONFLICT" and "lr" in str(conflict.value) and "0.2" in str(conflict.value)
+
+    # The same replay from the queue (a spooled createRun) is reported, not raised.
+    with pytest.warns(mltrail.MltrailWarning, match="CONFLICT"):
+        client.batcher.submit("createRun", replay)
+        assert client.flush(30)
+    [rejection] = client.rejections
+    assert (rejection.operation, rejection.code, rejection.params) == ("createRun", "CONFLICT", 1)
+    assert run.end() is True
+    assert client.get_run(run.id).params == {"lr": "0.1"}
+
+
 def test_steps_default_to_a_per_key_counter_and_timestamps_to_now(client: MltrailClient, experiment_name: str) -> None:
     before = time.time_ns() // 1_000_000
     with client.start_run(experiment_name=experiment_name) as run:
@@ -203,7 +258,7 @@ def test_the_fluent_api_with_nested_runs(server: ServerProcess, spool_dir: Path,
     experiment = mltrail.set_experiment(experiment_name)
     assert experiment.id is not None and experiment.name == experiment_name
     assert mltrail.active_run() is None
-    with mltrail.start_run(name="parent", tags={"kind": "sweep"}) as parent:
+    with mltrail.start_run(name="parent", tags={"kind": "sweep"}, params={"sweep": "grid"}) as parent:
         assert mltrail.active_run() is parent
         mltrail.log_params({"grid": "small"})
         with pytest.raises(mltrail.MltrailError, match="nested=True"):
@@ -229,6 +284,7 @@ def test_the_fluent_api_with_nested_runs(server: ServerProcess, spool_dir: Path,
     runs = mltrail.search_runs(order_by="attributes.start_time")
     assert [r.name for r in runs] == ["parent", "child"]
     assert mltrail.get_run(parent.id).status == "FINISHED"
+    assert mltrail.get_run(parent.id).params == {"sweep": "grid", "grid": "small"}
 
     mltrail.log_metric("implicit", 1.0)  # no active run: one is started, as MLflow does
     implicit = mltrail.active_run()

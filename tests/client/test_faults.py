@@ -77,13 +77,15 @@ def test_server_never_up_then_sync_delivers_exactly_once(
 ) -> None:
     client = MltrailClient(own_server.url, spool_dir=spool_dir, capture_environment=True)
     with pytest.warns(mltrail.MltrailWarning, match="mltrail sync"):
-        with client.start_run(experiment_name="offline", run_name="never-up", tags={"t": "1"}) as run:
+        with client.start_run(
+            experiment_name="offline", run_name="never-up", tags={"t": "1"}, params={"optimizer": "adam"}
+        ) as run:
             run.log_params({"lr": 0.1, "layers": 3})
             run.set_tag("phase", "offline")
             run.log_input(mltrail.Dataset(name="train", digest="d1"))
             for step in range(10_000):
                 run.log_metric("x", float(step), step=step)
-            with client.start_run(experiment_name="offline", parent_run_id=run.id) as child:
+            with client.start_run(experiment_name="offline", parent_run_id=run.id, params={"fold": 1}) as child:
                 child.log_metric("y", 1.0)
         client.close()
 
@@ -103,12 +105,35 @@ def test_server_never_up_then_sync_delivers_exactly_once(
         assert_exactly_once(reader, run.id, "x", list(range(10_000)))  # ...is stored once
         stored = reader.get_run(run.id)
         assert stored.name == "never-up" and stored.status == "FINISHED"
-        assert stored.params == {"lr": "0.1", "layers": "3"} and stored.tags["phase"] == "offline"
+        assert stored.params == {"optimizer": "adam", "lr": "0.1", "layers": "3"}
+        assert stored.tags["phase"] == "offline"
         assert stored.tags["t"] == "1" and [d.name for d in stored.inputs] == ["train"]
         assert stored.environment and stored.environment["python"]["version"]
         assert reader.get_experiment(stored.experiment_id).name == "offline"
         nested = reader.get_run(child.id)
         assert nested.parent_id == run.id and nested.metrics == {"y": 1.0} and nested.status == "FINISHED"
+        assert nested.params == {"fold": "1"}
+
+
+def test_a_run_started_offline_reaches_the_server_with_its_params(
+    own_server: ServerProcess, spool_dir: Path
+) -> None:
+    client = MltrailClient(own_server.url, spool_dir=spool_dir, capture_environment=False, retry_max_delay=0.5)
+    run = client.start_run(experiment_name="offline-params", params={"lr": 0.1, "layers": 3})
+    run.log_metric("x", 1.0)
+    assert client.flush(5) is False  # nothing answers: it waits in the spool
+    [journal] = spool_dir.glob("*/journal.jsonl")
+    [create_run] = [line for line in journal.read_text().splitlines() if line.startswith("createRun\t")]
+    assert json.loads(create_run.split("\t", 2)[2])["params"] == [
+        {"key": "lr", "value": "0.1"}, {"key": "layers", "value": "3"},
+    ]  # fmt: skip
+
+    own_server.start()
+    assert run.end() is True
+    stored = client.get_run(run.id)
+    assert stored.params == {"lr": "0.1", "layers": "3"} and stored.metrics == {"x": 1.0}
+    assert stored.status == "FINISHED" and client.rejections == []
+    client.close()
 
 
 TRAINING_SCRIPT = textwrap.dedent(
