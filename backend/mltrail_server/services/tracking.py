@@ -825,7 +825,8 @@ class TextColumn:
 @dataclass(frozen=True)
 class MetricColumn:
     """Latest value, its step and timestamp, and the run's extremes; None where the run has
-    not logged the metric (NaN stays a float NaN, so it is not confused with absence)."""
+    not logged the metric (a NaN value stays a float NaN, so it is not confused with absence).
+    An extreme is None also where the run logged nothing but NaN (as ``LatestMetric.min``)."""
 
     key: str
     values: list[float | None]
@@ -928,8 +929,8 @@ async def run_table(
         metric.values[i] = nan if value is None else value
         metric.steps[i] = step
         metric.timestamps[i] = stamp
-        metric.mins[i] = nan if low is None else low
-        metric.maxs[i] = nan if high is None else high
+        metric.mins[i] = low  # None: nothing but NaN logged, as LatestMetric.min says
+        metric.maxs[i] = high
     params, tags = text_columns(param_rows), text_columns(tag_rows)
     metrics = [found[key] for key in sorted(found)]
     return RunTableData(

@@ -38,8 +38,12 @@ class MetricColumn:
     values: OptionalMetricValueList
     steps: OptionalLongList
     timestamps: OptionalLongList
-    mins: OptionalMetricValueList = strawberry.field(description="Lowest value logged (NaN ignored).")
-    maxs: OptionalMetricValueList = strawberry.field(description="Highest value logged (NaN ignored).")
+    mins: OptionalMetricValueList = strawberry.field(
+        description="Lowest value logged (NaN ignored; null where only NaN was logged)."
+    )
+    maxs: OptionalMetricValueList = strawberry.field(
+        description="Highest value logged (NaN ignored; null where only NaN was logged)."
+    )
 
 
 @strawberry.type(description="One page of runs as parallel columns: row i of each column is the i-th run.")
