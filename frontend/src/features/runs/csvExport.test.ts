@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { csvField, runsToCsv } from './csvExport';
-import { toRunRow } from './runRows';
+import { tableToRunRows } from './runRows';
 
 describe('CSV export', () => {
   it('quotes fields with separators, quotes, newlines and edge spaces', () => {
@@ -14,18 +14,21 @@ describe('CSV export', () => {
   });
 
   it('writes the visible columns with ISO times and full-precision metrics', () => {
-    const row = toRunRow({
-      id: 'r1',
-      name: 'rf, deep',
-      experimentId: 'e1',
-      status: 'FINISHED',
-      startTime: Date.UTC(2026, 0, 2, 3, 4, 5),
-      params: [{ key: 'model', value: 'rf' }],
+    const rows = tableToRunRows({
+      runIds: ['r1'],
+      experimentIds: ['e1'],
+      names: ['rf, deep'],
+      statuses: ['FINISHED'],
+      users: [null],
+      startTimes: [Date.UTC(2026, 0, 2, 3, 4, 5)],
+      endTimes: [null],
+      parentIds: [null],
+      params: [{ key: 'model', values: ['rf'] }],
       tags: [],
-      latestMetrics: [{ key: 'acc', value: 0.123456789012, step: 3 }],
+      metrics: [{ key: 'acc', values: [0.123456789012], steps: [3], mins: [null], maxs: [null] }],
     });
     const csv = runsToCsv(
-      [row],
+      rows,
       [
         { kind: 'attributes', key: 'name' },
         { kind: 'attributes', key: 'start_time' },

@@ -1,5 +1,5 @@
 /**
- * Runs as the table needs them: params, tags and latest metrics turned into lookups once per
+ * Runs as the table needs them: a `runTable` page's columns turned into per-run lookups once per
  * page (not once per cell render), nested runs arranged under their parents, and the value of
  * any column for display and CSV.
  */
@@ -29,44 +29,83 @@ export interface RunRow {
   metrics: Map<string, LatestMetricCell>;
 }
 
-interface WireRun {
-  id: string;
-  name?: string | null;
-  experimentId: string;
-  status: string;
-  startTime: number;
-  endTime?: number | null;
-  duration?: number | null;
-  user?: string | null;
-  parentId?: string | null;
-  params: ReadonlyArray<{ key: string; value: string }>;
-  tags: ReadonlyArray<{ key: string; value: string }>;
-  latestMetrics: ReadonlyArray<{
+interface WireTextColumn {
+  key: string;
+  values: ReadonlyArray<string | null>;
+}
+
+/** One page of `runTable`, as far as the table reads it: row i of every column is the i-th run. */
+export interface WireRunTable {
+  runIds: readonly string[];
+  experimentIds: readonly string[];
+  names: ReadonlyArray<string | null>;
+  statuses: readonly string[];
+  users: ReadonlyArray<string | null>;
+  startTimes: readonly number[];
+  endTimes: ReadonlyArray<number | null>;
+  parentIds: ReadonlyArray<string | null>;
+  params: readonly WireTextColumn[];
+  tags: readonly WireTextColumn[];
+  metrics: ReadonlyArray<{
     key: string;
-    value: WireMetricValue;
-    step: number;
-    min?: WireMetricValue | null;
-    max?: WireMetricValue | null;
+    values: ReadonlyArray<WireMetricValue | null>;
+    steps: ReadonlyArray<number | null>;
+    mins: ReadonlyArray<WireMetricValue | null>;
+    maxs: ReadonlyArray<WireMetricValue | null>;
   }>;
 }
 
-export function toRunRow(run: WireRun): RunRow {
-  return {
-    id: run.id,
-    name: run.name ?? null,
-    experimentId: run.experimentId,
-    status: run.status,
-    startTime: run.startTime,
-    endTime: run.endTime ?? null,
-    duration: run.duration ?? (run.endTime != null ? run.endTime - run.startTime : null),
-    user: run.user ?? null,
-    parentId: run.parentId ?? null,
-    params: new Map(run.params.map((p) => [p.key, p.value])),
-    tags: new Map(run.tags.map((t) => [t.key, t.value])),
-    metrics: new Map(
-      run.latestMetrics.map((m) => [m.key, { value: m.value, step: m.step, min: m.min ?? null, max: m.max ?? null }]),
-    ),
-  };
+/**
+ * Rows from one `runTable` page. Each column is walked once, straight down, filling the rows'
+ * maps: a page of 200 runs × 30 keys is 6,000 array reads, with no search for a run or a key.
+ * A null cell means the run has no such param/tag/metric and leaves no entry, so `cellValue`
+ * shows an empty cell as it would for a run object without that key.
+ */
+export function tableToRunRows(table: WireRunTable): RunRow[] {
+  // The attribute columns are as long as runIds; the fallbacks only satisfy the index type.
+  const rows = table.runIds.map((id, i): RunRow => {
+    const startTime = table.startTimes[i] ?? 0;
+    const endTime = table.endTimes[i] ?? null;
+    return {
+      id,
+      name: table.names[i] ?? null,
+      experimentId: table.experimentIds[i] ?? '',
+      status: table.statuses[i] ?? '',
+      startTime,
+      endTime,
+      duration: endTime !== null ? endTime - startTime : null,
+      user: table.users[i] ?? null,
+      parentId: table.parentIds[i] ?? null,
+      params: new Map(),
+      tags: new Map(),
+      metrics: new Map(),
+    };
+  });
+  fillTextColumns(rows, table.params, (row) => row.params);
+  fillTextColumns(rows, table.tags, (row) => row.tags);
+  for (const { key, values, steps, mins, maxs } of table.metrics) {
+    rows.forEach((row, i) => {
+      const value = values[i];
+      if (value == null) return;
+      // A present value always comes with its step (latest_metrics.step is NOT NULL); the
+      // column's type allows null only because absent cells share it.
+      row.metrics.set(key, { value, step: steps[i] ?? 0, min: mins[i] ?? null, max: maxs[i] ?? null });
+    });
+  }
+  return rows;
+}
+
+function fillTextColumns(
+  rows: readonly RunRow[],
+  columns: readonly WireTextColumn[],
+  cellsOf: (row: RunRow) => Map<string, string>,
+): void {
+  for (const { key, values } of columns) {
+    rows.forEach((row, i) => {
+      const value = values[i];
+      if (value != null) cellsOf(row).set(key, value);
+    });
+  }
 }
 
 export interface TreeRow {

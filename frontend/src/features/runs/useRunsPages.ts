@@ -1,46 +1,45 @@
 /**
- * Loads the runs matching a view page by page through the cursor connection, accumulating
- * rows as the table scrolls. A change of experiments, filter or sort starts over; responses to
- * an outdated request are dropped.
+ * Loads the runs matching a view page by page through `runTable` (each page as columns, with
+ * the cursors of `runs`), accumulating rows as the table scrolls. A change of experiments,
+ * filter or sort starts over; responses to an outdated request are dropped.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useClient, type CombinedError } from 'urql';
 import { graphql } from '../../graphql/generated';
-import { toRunRow, type RunRow } from './runRows';
+import { tableToRunRows, type RunRow } from './runRows';
 
+// Columns, not run objects: graphql-core completes a page of 200 runs × 30 keys as objects in
+// ~450 ms, as a dozen lists in tens of ms. Only the columns RunRow holds are asked for.
 export const RunsTablePageQuery = graphql(`
   query RunsTablePage($experimentIds: [ID!], $filter: String, $orderBy: [String!], $first: Int, $after: String) {
-    runs(experimentIds: $experimentIds, filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
+    runTable(experimentIds: $experimentIds, filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
       totalCount
       pageInfo {
         endCursor
         hasNextPage
       }
-      nodes {
-        id
-        name
-        experimentId
-        status
-        startTime
-        endTime
-        duration
-        user
-        parentId
-        params {
-          key
-          value
-        }
-        tags {
-          key
-          value
-        }
-        latestMetrics {
-          key
-          value
-          step
-          min
-          max
-        }
+      runIds
+      experimentIds
+      names
+      statuses
+      users
+      startTimes
+      endTimes
+      parentIds
+      params {
+        key
+        values
+      }
+      tags {
+        key
+        values
+      }
+      metrics {
+        key
+        values
+        steps
+        mins
+        maxs
       }
     }
   }
@@ -123,15 +122,15 @@ export function useRunsPages(input: RunsQueryInput, pageSize: number, minPages: 
       setState((prev) => ({ ...prev, fetching: false, error: result.error ?? null }));
       return;
     }
-    const page = result.data.runs;
-    const rows = page.nodes.map(toRunRow);
+    const page = result.data.runTable;
+    const rows = tableToRunRows(page);
     setState((prev) => ({
       ...prev,
       dataKey: prev.key,
       runs: s.cursor === null ? rows : prev.runs.concat(rows),
       cursor: page.pageInfo.endCursor ?? null,
       totalCount: page.totalCount,
-      hasNextPage: page.pageInfo.hasNextPage && page.nodes.length > 0,
+      hasNextPage: page.pageInfo.hasNextPage && page.runIds.length > 0,
       fetching: false,
       error: null,
     }));
@@ -170,10 +169,10 @@ export function useRunsPages(input: RunsQueryInput, pageSize: number, minPages: 
         const result = await fetchPage(cursor, gen);
         if (!result) throw new Error('The view changed while exporting');
         if (result.error || !result.data) throw new Error(result.error?.message ?? 'no data');
-        const page = result.data.runs;
-        runs = runs.concat(page.nodes.map(toRunRow));
+        const page = result.data.runTable;
+        runs = runs.concat(tableToRunRows(page));
         cursor = page.pageInfo.endCursor ?? null;
-        hasNextPage = page.pageInfo.hasNextPage && page.nodes.length > 0;
+        hasNextPage = page.pageInfo.hasNextPage && page.runIds.length > 0;
         onProgress?.(runs.length);
       }
       return runs;
