@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from mltrail_server.graphql.common import ConnectionBase, PageInfo, Tag
+from mltrail_server.graphql.common import ConnectionBase, PageInfo, Tag, build_key_value_input
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.experiments.types import Experiment
 from mltrail_server.graphql.runs.artifacts import ArtifactEntry, resolve_artifacts
@@ -44,6 +44,9 @@ class Param:
 class ParamInput:
     key: str
     value: str
+
+
+ParamInput.__strawberry_definition__.from_input = build_key_value_input  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="The latest point of one metric of a run, with the run's extremes.")
