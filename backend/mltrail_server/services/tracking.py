@@ -34,11 +34,10 @@ from mltrail_server.store.ingest import (
     BatchRequest,
     BatchWriter,
     MetricColumns,
-    dedupe_params,
-    to_dollar,
 )
 from mltrail_server.store.run_writes import ExperimentMissing, RunCreate
 from mltrail_server.store.sqlite_driver import call_on_connection
+from mltrail_server.store.statements import dedupe_params, to_dollar
 
 
 def now_ms() -> int:

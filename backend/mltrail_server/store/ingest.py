@@ -21,7 +21,6 @@ What one batch does, in one transaction:
 from __future__ import annotations
 
 import asyncio
-import re
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -29,11 +28,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mltrail_server.errors import Conflict, InvalidArgument, NotFound
+from mltrail_server.errors import InvalidArgument, NotFound
 from mltrail_server.store.engine import Database, sqlite_path, tune_sqlite
 from mltrail_server.store.models import KEY_KIND_METRIC, KEY_KIND_PARAM, KEY_KIND_TAG
 from mltrail_server.store.run_writes import RunCreate, create_run_program, run_asyncpg, run_sqlite
 from mltrail_server.store.series import CHUNK_COLUMNS, KeyGroup, chunk_row, group_by_key, summary_row
+from mltrail_server.store.statements import (
+    SQL_EXPERIMENT_KEYS,
+    SQL_PARAM_INSERT,
+    SQL_TAG_UPSERT,
+    check_param_conflicts,
+    dedupe_params,
+    to_dollar,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +106,6 @@ SQL_CLAIM_BATCH = (
 SQL_CLAIMED_BATCH = (
     "SELECT metrics_written, params_written, tags_written FROM log_batches WHERE run_pk = ? AND batch_id = ?"
 )
-SQL_PARAM_INSERT = "INSERT INTO params (run_pk, key, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
-SQL_TAG_UPSERT = (
-    "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?) "
-    "ON CONFLICT (run_pk, key) DO UPDATE SET value = excluded.value"
-)
 SQL_KEY_INSERT = "INSERT INTO metric_keys (key) VALUES (?) ON CONFLICT DO NOTHING"
 SQL_CHUNK = (
     f"INSERT INTO metric_chunks ({', '.join(CHUNK_COLUMNS)}) VALUES ({', '.join('?' * len(CHUNK_COLUMNS))})"
@@ -125,9 +127,6 @@ SQL_LATEST_UPSERT = (
     "THEN excluded.max_value ELSE latest_metrics.max_value END, "
     "count = latest_metrics.count + excluded.count"
 )
-SQL_EXPERIMENT_KEYS = (
-    "INSERT INTO experiment_keys (experiment_id, kind, key) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
-)
 
 
 def _in_list(sql: str, n: int) -> str:
@@ -136,12 +135,6 @@ def _in_list(sql: str, n: int) -> str:
 
 SQL_PARAMS_EXISTING = "SELECT key, value FROM params WHERE run_pk = ? AND key IN (?*)"
 SQL_KEY_SELECT = "SELECT id, key FROM metric_keys WHERE key IN (?*)"
-
-
-def to_dollar(sql: str) -> str:
-    """Rewrite qmark placeholders as asyncpg's $1, $2, ..."""
-    counter = iter(range(1, 1_000_000))
-    return re.sub(r"\?", lambda _m: f"${next(counter)}", sql)
 
 
 # --- dialect-independent rules -----------------------------------------------------------
@@ -156,31 +149,6 @@ def check_run(row: Any, run_id: str) -> tuple[int, int]:
     if experiment_deleted is not None:
         raise InvalidArgument(f"runId: the experiment of run '{run_id}' is deleted; restore it first")
     return run_pk, experiment_id
-
-
-def dedupe_params(run_id: str, params: Sequence[tuple[str, str]]) -> dict[str, str]:
-    merged: dict[str, str] = {}
-    for key, value in params:
-        old = merged.setdefault(key, value)
-        if old != value:
-            raise Conflict(
-                f"params: key '{key}' appears twice in one batch of run '{run_id}' with "
-                f"different values '{old}' and '{value}'"
-            )
-    return merged
-
-
-def check_param_conflicts(run_id: str, wanted: dict[str, str], existing: Sequence[Any]) -> dict[str, str]:
-    """Return the params still to insert; a different value for a logged key is a CONFLICT."""
-    for key, old in existing:
-        new = wanted[key]
-        if old != new:
-            raise Conflict(
-                f"params: '{key}' of run '{run_id}' is already '{old}'; cannot change it to "
-                f"'{new}' (params are immutable; log a new key or start a new run)"
-            )
-    logged = {key for key, _ in existing}
-    return {k: v for k, v in wanted.items() if k not in logged}
 
 
 def summarize(groups: Sequence[KeyGroup]) -> list[tuple[Any, ...]]:

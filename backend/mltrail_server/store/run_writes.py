@@ -21,6 +21,13 @@ from typing import Any
 
 from mltrail_server.errors import Conflict, InvalidArgument, NotFound
 from mltrail_server.store.models import KEY_KIND_PARAM, KEY_KIND_TAG
+from mltrail_server.store.statements import (
+    SQL_EXPERIMENT_KEYS,
+    SQL_PARAM_INSERT,
+    SQL_TAG_UPSERT,
+    check_param_conflicts,
+    to_dollar,
+)
 
 RUN_COLUMNS = (
     "pk",
@@ -54,15 +61,7 @@ SQL_RUN_INSERT = (
     f"INSERT INTO runs ({_QUOTED_INSERTED}) VALUES ({', '.join('?' * len(_INSERTED))}) "
     "ON CONFLICT (id) DO NOTHING RETURNING pk"
 )
-SQL_TAG_UPSERT = (
-    "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?) "
-    "ON CONFLICT (run_pk, key) DO UPDATE SET value = excluded.value"
-)
 SQL_PARAMS_OF_RUN = "SELECT key, value FROM params WHERE run_pk = ?"
-SQL_PARAM_INSERT = "INSERT INTO params (run_pk, key, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
-SQL_EXPERIMENT_KEYS = (
-    "INSERT INTO experiment_keys (experiment_id, kind, key) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
-)
 SQL_EXPERIMENT_TOUCH = "UPDATE experiments SET updated_at = ? WHERE id = ?"
 
 
@@ -170,8 +169,6 @@ def _replayed(req: RunCreate, experiment_id: int, existing: tuple[Any, ...]) -> 
             f"runId: run '{req.run_id}' already exists in experiment {run['experiment_id']}, not {experiment_id}"
         )
     if req.params:
-        from mltrail_server.store.ingest import check_param_conflicts  # (ingest imports this module)
-
         logged = yield Stmt("all", SQL_PARAMS_OF_RUN, (run["pk"],))
         fresh = check_param_conflicts(req.run_id, req.params, [(k, v) for k, v in logged if k in req.params])
         if fresh:
@@ -231,6 +228,4 @@ async def run_asyncpg(conn: Any, program: Program) -> dict[str, Any]:
 
 @cache
 def _dollar(sql: str) -> str:
-    from mltrail_server.store.ingest import to_dollar  # (ingest imports this module)
-
     return to_dollar(sql)
