@@ -22,7 +22,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter, le
 from typing import Any
@@ -56,6 +56,11 @@ class KeyGroup:
     steps: Sequence[int]
     timestamps: Sequence[int]
     values: Sequence[float]
+    nan_count: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Counted once: the chunk row stores it and the latest-metrics fold needs to know.
+        object.__setattr__(self, "nan_count", sum(map(math.isnan, self.values)))
 
 
 def group_by_key(
@@ -112,7 +117,7 @@ def _blocks(key_ids: Sequence[int], distinct: Sequence[int]) -> list[tuple[int, 
     for kid in distinct:
         a = key_ids.index(kid)
         b = a + key_ids.count(kid)
-        if key_ids[b - 1] != kid or key_ids[a:b].count(kid) != b - a:
+        if key_ids[a:b].count(kid) != b - a:
             return None
         spans.append((a, b))
     return spans
@@ -126,7 +131,7 @@ def chunk_row(run_pk: int, group: KeyGroup) -> tuple[Any, ...]:
         group.steps[0],
         group.steps[-1],
         len(group.steps),
-        sum(map(math.isnan, group.values)),
+        group.nan_count,
         pack_ints(group.steps),
         pack_ints(group.timestamps),
         pack_floats(group.values),
@@ -147,7 +152,7 @@ def summary_row(group: KeyGroup) -> tuple[int, float | None, int, int, float | N
         # timestamp wins, the last logged among equal timestamps.
         first = bisect_left(steps, steps[last])
         _, last = max(zip(stamps[first : last + 1], range(first, last + 1), strict=True))
-    finite = [v for v in values if v == v] if any(map(math.isnan, values)) else values
+    finite = [v for v in values if v == v] if group.nan_count else values
     value = values[last]
     return (
         group.key_id,
