@@ -39,10 +39,14 @@ class Context:
     user: str | None = None
     _session: AsyncSession | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    loaders: Loaders = field(init=False)
+    _loaders: Loaders | None = None
 
-    def __post_init__(self) -> None:
-        self.loaders = build_loaders(self.read)
+    @property
+    def loaders(self) -> Loaders:
+        # Built on first use: most mutations (logBatch, createRun) never load anything.
+        if self._loaders is None:
+            self._loaders = build_loaders(self.read)
+        return self._loaders
 
     @property
     def settings(self) -> Settings:
@@ -73,7 +77,7 @@ class Context:
         """Start over for the next event of a long-lived subscription: no stale loader cache,
         and no connection held between events."""
         await self.close()
-        self.loaders = build_loaders(self.read)
+        self._loaders = None
 
     async def close(self) -> None:
         if self._session is not None:

@@ -1,4 +1,4 @@
-"""Schema extensions: error codes in one place, request-scoped cleanup, and query limits.
+"""The schema extension: error codes in one place, request-scoped cleanup, query limits, caches.
 
 Every error leaving the API carries ``extensions.code``:
 - a domain error (``MltrailError``) keeps its message and code;
@@ -12,11 +12,14 @@ Every error leaving the API carries ``extensions.code``:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
+from functools import lru_cache
 
+from graphql import DocumentNode, GraphQLSchema, parse
 from graphql.error import GraphQLError
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 from mltrail_server.errors import MltrailError
 
@@ -51,10 +54,29 @@ def apply_code(error: GraphQLError) -> None:
     error.extensions = {**(error.extensions or {}), "code": code}
 
 
-class ErrorCodes(SchemaExtension):
-    """Sets ``extensions.code`` on every error and masks unexpected ones."""
+class RequestPipeline(SchemaExtension):
+    """What the schema adds around every operation, as one extension.
 
-    def on_operation(self) -> Any:
+    - limits: the token limit on parsing, the depth and alias rules on validation;
+    - caches: a document is parsed and validated once per (text, limits), then reused
+      (clients send data as variables, so the same few documents come back);
+    - error codes: ``extensions.code`` on every error (see ``apply_code``);
+    - request scope: the request's read session is closed when the operation ends.
+
+    One extension rather than six (strawberry's ParserCache, ValidationCache, MaxTokensLimiter,
+    AddValidationRules and two of ours): strawberry builds a wrapper per extension and hook on
+    every request, and the validation cache keyed on the parsed document hashed its whole
+    tree each time. Together that was about 0.2 ms of a 1 ms request.
+    """
+
+    def __init__(self, rules: tuple[type[ASTValidationRule], ...], max_tokens: int) -> None:
+        self.rules = rules
+        self.max_tokens = max_tokens
+
+    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+        ctx = self.execution_context
+        ctx.parse_options["max_tokens"] = self.max_tokens
+        ctx.validation_rules = ctx.validation_rules + self.rules
         try:
             yield
         except GraphQLError as error:
@@ -62,22 +84,39 @@ class ErrorCodes(SchemaExtension):
             apply_code(error)
             raise
         else:
-            ctx = self.execution_context
             for error in (getattr(ctx.result, "errors", None) or []) + (ctx.pre_execution_errors or []):
                 apply_code(error)
-
-
-class RequestScope(SchemaExtension):
-    """Closes the request's read session when the operation ends."""
-
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
-        try:
-            yield
         finally:
-            context = self.execution_context.context
-            close = getattr(context, "close", None)
+            close = getattr(ctx.context, "close", None)
             if close is not None:
                 await close()
+
+    def on_parse(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.query:  # no query: strawberry answers "no query" itself
+            ctx.graphql_document = _parse(ctx.query, self.max_tokens)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.query and ctx.graphql_document is not None:
+            ctx.pre_execution_errors = _validate(
+                ctx.schema._schema, ctx.query, self.max_tokens, ctx.validation_rules
+            )
+        yield
+
+
+@lru_cache(maxsize=256)
+def _parse(query: str, max_tokens: int) -> DocumentNode:
+    return parse(query, max_tokens=max_tokens)
+
+
+@lru_cache(maxsize=256)
+def _validate(
+    schema: GraphQLSchema, query: str, max_tokens: int, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    # Keyed on the text, not the document: hashing a string is cheap, hashing an AST walks it.
+    return validate_document(schema, _parse(query, max_tokens), rules)
 
 
 def log_unexpected(errors: list[GraphQLError]) -> None:

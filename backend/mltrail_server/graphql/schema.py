@@ -6,21 +6,15 @@ from typing import Any
 
 import strawberry
 from graphql.error import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.name_converter import NameConverter
 from strawberry.tools import merge_types
 
 from mltrail_server.config import Settings
 from mltrail_server.graphql.experiments.mutations import ExperimentMutation
 from mltrail_server.graphql.experiments.queries import ExperimentQuery
-from mltrail_server.graphql.extensions import ErrorCodes, RequestScope, apply_code, log_unexpected
+from mltrail_server.graphql.extensions import RequestPipeline, apply_code, log_unexpected
 from mltrail_server.graphql.metrics.mutations import MetricMutation
 from mltrail_server.graphql.metrics.queries import MetricQuery
 from mltrail_server.graphql.metrics.subscriptions import MetricSubscription
@@ -35,6 +29,22 @@ Mutation = merge_types("Mutation", (ExperimentMutation, RunMutation, MetricMutat
 Subscription = merge_types("Subscription", (RunSubscription, MetricSubscription))
 
 
+class CachedNameConverter(NameConverter):
+    """Strawberry converts argument and input-field names to camelCase on every request (for
+    every field of every input object); a Python name's GraphQL name never changes, so each
+    is converted once. The names come from the schema's code: the cache is bounded by it."""
+
+    def __init__(self) -> None:
+        super().__init__(auto_camel_case=True)
+        self._names: dict[str, str] = {}
+
+    def apply_naming_config(self, name: str) -> str:
+        converted = self._names.get(name)
+        if converted is None:
+            converted = self._names[name] = super().apply_naming_config(name)
+        return converted
+
+
 class MltrailSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Client mistakes and domain errors are answers, not incidents: log only bugs. Then
@@ -46,27 +56,18 @@ class MltrailSchema(strawberry.Schema):
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
-    limit_rules = [
+    # The same rule classes for every request: the validation cache keys on them, so a fresh
+    # QueryDepthLimiter per request (a new rule class each time) would never hit.
+    limit_rules = (
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    ]
+    )
     return MltrailSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        extensions=[
-            RequestScope,
-            ErrorCodes,
-            # The same rule classes for every request: ValidationCache keys on them, so a
-            # fresh QueryDepthLimiter per request (a new rule class each time) never hits.
-            lambda: AddValidationRules(limit_rules),
-            lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-            # Clients send data as variables, so documents repeat: parse and validate once.
-            # (The LRU caches live at module level, shared by every request.)
-            lambda: ParserCache(maxsize=256),
-            lambda: ValidationCache(maxsize=256),
-        ],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP, name_converter=CachedNameConverter()),
+        extensions=[lambda: RequestPipeline(limit_rules, settings.max_query_tokens)],
     )
 
 
