@@ -21,12 +21,13 @@ What one batch does, in one transaction:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
 import sqlite3
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from mltrail_server.errors import InvalidArgument, NotFound
 from mltrail_server.store.engine import Database, sqlite_path, tune_sqlite
@@ -158,45 +159,96 @@ def summarize(groups: Sequence[KeyGroup]) -> list[tuple[Any, ...]]:
 
 # --- SQLite: one writer thread with a plain sqlite3 connection ---------------------------
 
+T = TypeVar("T")
+
+
+class WriterThread:
+    """One thread that runs calls in the order they come; each result returns to its caller's
+    event loop as an asyncio future.
+
+    ``loop.run_in_executor`` with a one-worker ThreadPoolExecutor does the same, but its
+    submit (worker-count bookkeeping under a semaphore, a concurrent Future chained to an
+    asyncio one) cost about 8 % of the server's time on a 1,000-point logBatch here.
+    A cancelled caller does not cancel the call: a batch that started is written whole.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # A daemon, so a writer that was never closed cannot hang interpreter exit; the
+        # server's lifespan always closes it, which lets the last call finish first.
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+
+    def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._calls.put((loop, future, fn, args))
+        return future
+
+    def stop(self) -> None:
+        """Finish the calls already queued, then end the thread (blocking)."""
+        if self._thread.is_alive():
+            self._calls.put(None)
+            self._thread.join()
+
+    def _serve(self) -> None:
+        while (item := self._calls.get()) is not None:
+            loop, future, fn, args = item
+            try:
+                outcome = (fn(*args), None)
+            except BaseException as error:  # handed to the caller, as an executor does
+                outcome = (None, error)
+            # A loop that closed meanwhile has no caller left to tell.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, *outcome)
+            del item, future, outcome
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # the caller was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
 
 class SqliteBatchWriter:
     """Serialises every batch of this process through one thread and one connection."""
 
     def __init__(self, database_path: str) -> None:
         self._path = database_path
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mltrail-sqlite-writer")
-        self._local = threading.local()
+        self._thread = WriterThread("mltrail-sqlite-writer")
+        self._conn: sqlite3.Connection | None = None
         self._key_ids: dict[str, int] = {}
         self._experiment_keys: set[tuple[int, int, str]] = set()
 
     def _connection(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
+        # Only ever called on the writer thread.
+        conn = self._conn
         if conn is None:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             tune_sqlite(conn)
             # Checkpoint the WAL every ~40 MB instead of every 4 MB: fewer, larger copies into
             # the database file; +12% raw insert rate on 10,000-point batches here.
             conn.execute("PRAGMA wal_autocheckpoint=10000")
-            self._local.conn = conn
+            self._conn = conn
         return conn
 
     async def write(self, request: BatchRequest) -> BatchOutcome:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._write, request)
+        return await self._thread.call(self._write, request)
 
     async def close(self) -> None:
         def _close() -> None:
-            conn = getattr(self._local, "conn", None)
-            if conn is not None:
-                conn.close()
-                self._local.conn = None
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
-        await asyncio.get_running_loop().run_in_executor(self._executor, _close)
-        self._executor.shutdown(wait=True)
+        await self._thread.call(_close)
+        await asyncio.to_thread(self._thread.stop)
 
     async def create_run(self, request: RunCreate) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._create_run, request)
+        return await self._thread.call(self._create_run, request)
 
     def _create_run(self, req: RunCreate) -> dict[str, Any]:
         conn = self._connection()
