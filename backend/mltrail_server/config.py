@@ -41,6 +41,9 @@ class Settings:
     static_dir: str | None = field(default_factory=_default_static_dir)
     migrate_on_start: bool = True
     log_level: str = "info"
+    # One line per request is a reverse proxy's job (as with gunicorn, off unless asked): a
+    # training job sends a request a second, and the line costs ~5 % of a small request.
+    access_log: bool = False
 
     # Limits: each has a clear error when exceeded.
     max_batch_points: int = 100_000

@@ -55,6 +55,7 @@ def run(settings: Settings) -> None:
         http=NoDelayHttpToolsProtocol,
         loop="uvloop",
         log_level=settings.log_level,
+        access_log=settings.access_log,
         proxy_headers=False,
         server_header=False,
         timeout_keep_alive=30,

@@ -20,6 +20,11 @@ import click
 @click.option("--redis-url", default=None, help="redis://HOST:PORT/DB: live events shared by all replicas.")
 @click.option("--static-dir", default=None, help="Built SPA to serve at / (default: the bundled build).")
 @click.option("--log-level", default=None, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="Log one line per HTTP request (default off: leave it to a reverse proxy).",
+)
 def server(**flags: object) -> None:
     """Start the tracking server (GraphQL at /graphql, dashboard at /)."""
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from fixtures.live_server import make_live_server
 
@@ -32,6 +33,21 @@ def test_two_workers_share_one_migrated_database(settings, tmp_path):
         server.stop()
     log = server.log_path.read_text()
     assert "Traceback" not in log, log
+
+
+@pytest.mark.parametrize("flag", [None, "--access-log"])
+def test_access_log_is_off_unless_asked(settings, tmp_path, flag):
+    server = make_live_server(settings, tmp_path, log_level="info", extra_args=(flag,) if flag else ())
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            body = http.post("/graphql", json={"query": "{ experiments { totalCount } }"}).json()
+            assert body["data"]["experiments"]["totalCount"] == 0
+    finally:
+        server.stop()
+    log = server.log_path.read_text()
+    assert "Application startup complete" in log, log  # info lines are there either way
+    assert ('"POST /graphql HTTP/1.1" 200' in log) == (flag == "--access-log"), log
 
 
 def test_server_refuses_bad_store_uri(settings, tmp_path):
