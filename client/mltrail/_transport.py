@@ -98,9 +98,9 @@ class GraphQLTransport:
         so metric values are encoded once (gql would encode them a second time). Same
         connection pool, same error mapping.
         """
-        import json
+        import orjson
 
-        body = b'{"query":%s,"variables":%s}' % (json.dumps(document).encode(), variables_json)
+        body = b'{"query":%s,"variables":%s}' % (orjson.dumps(document), variables_json)
         with self._lock:
             self._connect()
             try:
@@ -111,7 +111,7 @@ class GraphQLTransport:
                 self._disconnect()
                 raise ServerUnavailable(f"{self.url}: {type(error).__name__}: {error}") from None
         try:
-            result = json.loads(response.content)
+            result = orjson.loads(response.content)
         except ValueError:
             result = None
         if not isinstance(result, dict) or ("data" not in result and "errors" not in result):
