@@ -1,18 +1,22 @@
-"""MLflow's half of bench/tracking.py: the same workload through MlflowClient.
+"""MLflow's half of bench/tracking.py: the same workload through MlflowClient, one step at a time.
 
 Runs in the interpreter that has mlflow installed (a separate venv), against an ``mlflow
-server`` that bench/tracking.py started; prints one JSON line of figures. Payloads (Metric and
-Param objects) are built before the clock starts; the client's encoding counts, as it does for
-mltrail. MLflow's log_batch takes at most 1,000 metrics per call.
+server`` that bench/tracking.py started. It reads one JSON command per line on stdin and
+answers each with one JSON line on stdout, so that tracking.py can alternate the two sides
+step by step (mltrail's ingest, then MLflow's, then mltrail's again...): a drift in the host's
+speed then lands on both sides of a ratio instead of on one.
+
+Payloads (Metric and Param objects) are built before the clock starts; the client's encoding
+counts, as it does for mltrail. MLflow's log_batch takes at most 1,000 metrics per call.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
-import statistics
+import sys
 import time
+from typing import Any
 
 import mlflow
 from _workload import param_values
@@ -22,12 +26,7 @@ from mlflow.tracking import MlflowClient
 KEYS = 10
 
 
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))]
-
-
-def timed(fn, repeat: int, warmup: int = 2) -> list[float]:
+def timed(fn, repeat: int, warmup: int) -> list[float]:
     for _ in range(warmup):
         fn()
     out = []
@@ -54,93 +53,105 @@ def metric_batches(total: int, size: int, rng: random.Random, keys: int = KEYS) 
     return batches
 
 
-def run_params(i: int) -> list[Param]:
-    params = param_values(i)
-    return [Param(k, v) for k, v in params.items()]
+class Side:
+    """The workload's steps; each returns what tracking.py records (milliseconds, points/s)."""
+
+    def __init__(self, url: str) -> None:
+        self.client = MlflowClient(tracking_uri=url)
+        self.rng = random.Random(42)
+        self.run_ids: list[str] = []
+        self.hist_ids: list[str] = []
+        self.exp_ingest = self.exp_search = self.exp_hist = ""
+
+    def setup(self, filter: str, order_by: str) -> dict[str, Any]:
+        self.filter, self.order_by = filter, order_by
+        c = self.client
+        self.exp_ingest = c.create_experiment("ingest")
+        self.exp_search = c.create_experiment("search")
+        self.exp_hist = c.create_experiment("histories")
+        warm = c.create_run(self.exp_ingest, run_name="warmup").info.run_id
+        c.log_batch(warm, metrics=metric_batches(1_000, 1_000, self.rng)[0])
+        return {"version": mlflow.__version__}
+
+    def ingest(self, points: int, rep: int) -> dict[str, Any]:
+        """One repetition: `points` points in 1,000-point batches (MLflow's maximum)."""
+        run_id = self.client.create_run(self.exp_ingest, run_name=f"ingest-{rep}").info.run_id
+        batches = metric_batches(points, 1_000, self.rng)
+        start = time.perf_counter()
+        for batch in batches:
+            self.client.log_batch(run_id, metrics=batch, synchronous=True)
+        return {"rate": points / (time.perf_counter() - start)}
+
+    def create(self, first: int, count: int) -> dict[str, Any]:
+        """Runs first..first+count-1 of the search experiment: create_run + log_batch(params)."""
+        params = [[Param(k, v) for k, v in param_values(i).items()] for i in range(first, first + count)]
+        start = time.perf_counter()
+        for n, i in enumerate(range(first, first + count)):
+            run_id = self.client.create_run(self.exp_search, run_name=f"run-{i}").info.run_id
+            self.client.log_batch(run_id, params=params[n], synchronous=True)
+            self.run_ids.append(run_id)
+        return {"ms": (time.perf_counter() - start) * 1000 / count}
+
+    def search_metrics(self) -> dict[str, Any]:
+        """Untimed: acc and loss, 5 steps each, on every run the search reads."""
+        ts = 1_700_000_000_000
+        for run_id in self.run_ids:
+            accs = [self.rng.random() for _ in range(5)]
+            metrics = [Metric("acc", a, ts + s, s) for s, a in enumerate(accs)]
+            metrics += [Metric("loss", 1 - a, ts + s, s) for s, a in enumerate(accs)]
+            self.client.log_batch(run_id, metrics=metrics, synchronous=True)
+        page = self.client.search_runs(
+            [self.exp_search], filter_string=self.filter, order_by=[self.order_by], max_results=100
+        )
+        assert len(page) == 100, len(page)
+        assert len(self.client.search_runs([self.exp_search], max_results=len(self.run_ids))) == len(
+            self.run_ids
+        )
+        return {}
+
+    def search(self, repeat: int, warmup: int) -> dict[str, Any]:
+        def search() -> list:
+            return self.client.search_runs(
+                [self.exp_search], filter_string=self.filter, order_by=[self.order_by], max_results=100
+            )
+
+        return {"samples": timed(search, repeat, warmup)}
+
+    def all_runs(self, repeat: int, warmup: int) -> dict[str, Any]:
+        n = len(self.run_ids)
+        return {
+            "samples": timed(
+                lambda: self.client.search_runs([self.exp_search], max_results=n), repeat, warmup
+            )
+        }
+
+    def histories_setup(self, runs: int, points: int) -> dict[str, Any]:
+        for i in range(runs):
+            run_id = self.client.create_run(self.exp_hist, run_name=f"hist-{i}").info.run_id
+            (batch,) = metric_batches(points, points, self.rng, keys=1)
+            self.client.log_batch(
+                run_id, metrics=[Metric("loss", m.value, m.timestamp, m.step) for m in batch]
+            )
+            self.hist_ids.append(run_id)
+        assert all(len(h) == points for h in self._histories())
+        return {}
+
+    def _histories(self) -> list:
+        # One get_metric_history call per run: MLflow has no call for several runs at once.
+        return [self.client.get_metric_history(run_id, "loss") for run_id in self.hist_ids]
+
+    def histories(self, repeat: int, warmup: int) -> dict[str, Any]:
+        return {"samples": timed(self._histories, repeat, warmup)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--ingest-points", type=int, default=100_000)
-    parser.add_argument("--history-runs", type=int, default=10)
-    parser.add_argument("--history-points", type=int, default=1000)
-    parser.add_argument("--filter", required=True)
-    parser.add_argument("--order-by", required=True)
-    args = parser.parse_args()
-
-    client = MlflowClient(tracking_uri=args.url)
-    rng = random.Random(42)
-    out: dict = {"version": mlflow.__version__}
-
-    exp_ingest = client.create_experiment("ingest")
-    warm = client.create_run(exp_ingest, run_name="warmup").info.run_id
-    client.log_batch(warm, metrics=metric_batches(1_000, 1_000, rng)[0])
-
-    # --- ingest: 1,000-point batches (MLflow's maximum), best and median of 3
-    rates = []
-    for rep in range(3):
-        run_id = client.create_run(exp_ingest, run_name=f"ingest-{rep}").info.run_id
-        batches = metric_batches(args.ingest_points, 1_000, rng)
-        start = time.perf_counter()
-        for batch in batches:
-            client.log_batch(run_id, metrics=batch, synchronous=True)
-        rates.append(args.ingest_points / (time.perf_counter() - start))
-    out["ingest_1000"] = {"median": statistics.median(rates), "best": max(rates), "all": rates}
-
-    # --- run creation with params: create_run + log_batch(params)
-    exp_search = client.create_experiment("search")
-    params = [run_params(i) for i in range(args.runs)]
-    run_ids = []
-    start = time.perf_counter()
-    for i in range(args.runs):
-        run_id = client.create_run(exp_search, run_name=f"run-{i}").info.run_id
-        client.log_batch(run_id, params=params[i], synchronous=True)
-        run_ids.append(run_id)
-    out["create_ms"] = (time.perf_counter() - start) * 1000 / args.runs
-
-    for run_id in run_ids:
-        accs = [rng.random() for _ in range(5)]
-        ts = 1_700_000_000_000
-        metrics = [Metric("acc", a, ts + s, s) for s, a in enumerate(accs)]
-        metrics += [Metric("loss", 1 - a, ts + s, s) for s, a in enumerate(accs)]
-        client.log_batch(run_id, metrics=metrics, synchronous=True)
-
-    # --- search
-    def search() -> list:
-        return client.search_runs(
-            [exp_search], filter_string=args.filter, order_by=[args.order_by], max_results=100
-        )
-
-    assert len(search()) == 100
-    samples = timed(search, repeat=30)
-    out["search"] = {"p50": pct(samples, 50), "p95": pct(samples, 95)}
-
-    def all_runs() -> list:
-        return client.search_runs([exp_search], max_results=args.runs)
-
-    assert len(all_runs()) == args.runs
-    samples = timed(all_runs, repeat=10, warmup=1)
-    out["all_runs"] = {"p50": pct(samples, 50), "p95": pct(samples, 95)}
-
-    # --- histories: one get_metric_history call per run
-    exp_hist = client.create_experiment("histories")
-    hist_ids = []
-    for i in range(args.history_runs):
-        run_id = client.create_run(exp_hist, run_name=f"hist-{i}").info.run_id
-        (batch,) = metric_batches(args.history_points, args.history_points, rng, keys=1)
-        client.log_batch(run_id, metrics=[Metric("loss", m.value, m.timestamp, m.step) for m in batch])
-        hist_ids.append(run_id)
-
-    def histories() -> list:
-        return [client.get_metric_history(run_id, "loss") for run_id in hist_ids]
-
-    assert all(len(h) == args.history_points for h in histories())
-    samples = timed(histories, repeat=20)
-    out["histories"] = {"p50": pct(samples, 50), "p95": pct(samples, 95)}
-
-    print(json.dumps(out))
+    side = Side(sys.argv[sys.argv.index("--url") + 1])
+    for line in sys.stdin:
+        command = json.loads(line)
+        op = command.pop("op")
+        if op == "quit":
+            break
+        print(json.dumps(getattr(side, op)(**command)), flush=True)
 
 
 if __name__ == "__main__":
