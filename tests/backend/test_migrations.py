@@ -87,3 +87,77 @@ async def test_upgrade_moves_points_into_chunks_and_downgrade_restores_them(data
         assert sorted(map(tuple, back), key=repr) == sorted(points, key=repr)
     finally:
         await db.dispose()
+
+
+async def test_0003_rebuilds_key_tables_without_rowid_and_back(database_url):
+    """On SQLite, params, run_tags and latest_metrics become WITHOUT ROWID tables (and rowid
+    tables again on downgrade) with every row kept; on PostgreSQL the revision changes nothing."""
+    db = open_database(database_url)
+    sqlite = db.dialect == "sqlite"
+
+    async def snapshot() -> dict[str, list[tuple]]:
+        async with db.write_engine.connect() as conn:
+            return {
+                t: sorted(map(tuple, (await conn.execute(text(f"SELECT * FROM {t}"))).all()), key=repr)
+                for t in ("params", "run_tags", "latest_metrics")
+            }
+
+    async def without_rowid() -> set[str]:
+        async with db.write_engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))).all()
+        return {name for name, sql in rows if sql.rstrip().upper().endswith("WITHOUT ROWID")}
+
+    try:
+        await _at(db.write_engine, "head")
+        await _at(db.write_engine, "0002")
+        async with db.write_engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO experiments (id, name, artifact_location, created_at, updated_at) "
+                    "VALUES (1, 'e', '/a/1', 0, 0)"
+                )
+            )
+            for pk in (1, 2):
+                await conn.execute(
+                    text(
+                        "INSERT INTO runs (pk, id, experiment_id, status, start_time, artifact_uri) "
+                        "VALUES (:pk, :id, 1, 'RUNNING', 0, '/a/1/x')"
+                    ),
+                    {"pk": pk, "id": str(pk) * 32},
+                )
+            await conn.execute(text("INSERT INTO metric_keys (id, key) VALUES (1, 'acc'), (2, 'loss')"))
+            await conn.execute(
+                text("INSERT INTO params (run_pk, key, value) VALUES (:r, :k, :v)"),
+                [{"r": r, "k": f"p{i}", "v": f"{r}-{i}"} for r in (1, 2) for i in range(20)],
+            )
+            await conn.execute(
+                text("INSERT INTO run_tags (run_pk, key, value) VALUES (1, 'a', 'x'), (2, 'a', 'y')")
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO latest_metrics (run_pk, key_id, value, step, timestamp, min_value, max_value, count) "
+                    "VALUES (1, 1, 0.5, 3, 9, 0.1, 0.9, 4), (1, 2, NULL, 2, 8, NULL, NULL, 1), "
+                    "(2, 1, 0.25, 1, 7, 0.25, 0.25, 1)"
+                )
+            )
+        before = await snapshot()
+        assert len(before["params"]) == 40
+        if sqlite:
+            assert await without_rowid() == set()
+
+        await _at(db.write_engine, "head")
+        assert await snapshot() == before
+        if sqlite:
+            assert await without_rowid() == {"params", "run_tags", "latest_metrics"}
+            async with db.write_engine.connect() as conn:
+                plan = (
+                    await conn.execute(text("EXPLAIN QUERY PLAN SELECT value FROM params WHERE run_pk = 1 AND key = 'p3'"))
+                ).all()
+            assert "PRIMARY KEY" in " ".join(str(row[-1]) for row in plan), plan
+
+        await _at(db.write_engine, "0002")
+        assert await snapshot() == before
+        if sqlite:
+            assert await without_rowid() == set()
+    finally:
+        await db.dispose()

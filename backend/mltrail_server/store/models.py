@@ -38,6 +38,10 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+# Tables read by primary-key prefix for every page of runs and every filter: on SQLite their
+# rows live in the primary key's b-tree (one descent per lookup). Migration 0003.
+WITHOUT_ROWID = {"sqlite_with_rowid": False}
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
@@ -88,6 +92,7 @@ class Run(Base):
 
 class RunTag(Base):
     __tablename__ = "run_tags"
+    __table_args__ = WITHOUT_ROWID
 
     run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
@@ -96,6 +101,7 @@ class RunTag(Base):
 
 class Param(Base):
     __tablename__ = "params"
+    __table_args__ = WITHOUT_ROWID
 
     run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
@@ -116,6 +122,7 @@ class LatestMetric(Base):
     """
 
     __tablename__ = "latest_metrics"
+    __table_args__ = WITHOUT_ROWID
 
     run_pk: Mapped[int] = mapped_column(ForeignKey("runs.pk"), primary_key=True)
     key_id: Mapped[int] = mapped_column(ForeignKey("metric_keys.id"), primary_key=True)
