@@ -71,6 +71,10 @@ class Side:
         self.exp_hist = c.create_experiment("histories")
         warm = c.create_run(self.exp_ingest, run_name="warmup").info.run_id
         c.log_batch(warm, metrics=metric_batches(1_000, 1_000, self.rng)[0])
+        exp_warm = c.create_experiment("warmup")
+        for i in range(20):  # and run creation with params, in an experiment of its own
+            run_id = c.create_run(exp_warm, run_name=f"w{i}").info.run_id
+            c.log_batch(run_id, params=[Param(k, v) for k, v in param_values(i).items()], synchronous=True)
         return {"version": mlflow.__version__}
 
     def ingest(self, points: int, rep: int) -> dict[str, Any]:
