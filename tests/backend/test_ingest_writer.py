@@ -1,4 +1,5 @@
-"""The batch writer's key caches: an id joins them only once its transaction committed."""
+"""The batch writer: its key caches (an id joins them only once its transaction committed)
+and the thread that runs its calls."""
 
 from __future__ import annotations
 
@@ -40,3 +41,42 @@ async def test_concurrent_first_use_of_a_key(gql, n_keys):
     await asyncio.gather(*(send(i) for i in range(8)))
     series = (await gql.ok(HISTORIES, {"runIds": [rid]}))["metricHistories"]
     assert [s["key"] for s in series] == keys and all(s["totalPoints"] == 8 for s in series)
+
+
+async def test_writer_thread_runs_calls_in_order_and_hands_back_results_and_errors():
+    import asyncio
+    import threading
+
+    thread = ingest.WriterThread("test-writer")
+    seen: list[int] = []
+    gate = threading.Event()
+
+    def record(i: int) -> str:
+        if i == 0:
+            gate.wait(5)  # later calls queue up behind this one
+        seen.append(i)
+        return threading.current_thread().name
+
+    def fail() -> None:
+        raise ValueError("bad batch")
+
+    try:
+        futures = [thread.call(record, i) for i in range(5)]
+        failing = thread.call(fail)
+        gate.set()
+        assert await asyncio.gather(*futures) == ["test-writer"] * 5
+        assert seen == [0, 1, 2, 3, 4]
+        with pytest.raises(ValueError, match="bad batch"):
+            await failing
+        # A caller that gives up does not stop the call: a started batch is written whole.
+        gate.clear()
+        slow = thread.call(record, 5)
+        slow.cancel()
+        after = thread.call(record, 6)
+        gate.set()
+        assert await after == "test-writer" and seen[-2:] == [5, 6]
+    finally:
+        gate.set()
+        await asyncio.to_thread(thread.stop)
+    with pytest.raises(RuntimeError, match="stopped"):
+        thread.call(record, 7)

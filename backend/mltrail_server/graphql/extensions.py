@@ -66,7 +66,8 @@ class RequestPipeline(SchemaExtension):
     One extension rather than six (strawberry's ParserCache, ValidationCache, MaxTokensLimiter,
     AddValidationRules and two of ours): strawberry builds a wrapper per extension and hook on
     every request, and the validation cache keyed on the parsed document hashed its whole
-    tree each time. Together that was about 0.2 ms of a 1 ms request.
+    tree each time. Merging them saved about 4 % of the server's instructions on a
+    1,000-point logBatch (callgrind), more on smaller requests.
     """
 
     def __init__(self, rules: tuple[type[ASTValidationRule], ...], max_tokens: int) -> None:

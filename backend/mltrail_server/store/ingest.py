@@ -168,18 +168,22 @@ class WriterThread:
 
     ``loop.run_in_executor`` with a one-worker ThreadPoolExecutor does the same, but its
     submit (worker-count bookkeeping under a semaphore, a concurrent Future chained to an
-    asyncio one) cost about 8 % of the server's time on a 1,000-point logBatch here.
+    asyncio one) showed in ~8 % of the event loop thread's samples on a 1,000-point logBatch
+    (py-spy), mostly waiting for the GIL inside that semaphore.
     A cancelled caller does not cancel the call: a batch that started is written whole.
     """
 
     def __init__(self, name: str) -> None:
         self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stopped = False
         # A daemon, so a writer that was never closed cannot hang interpreter exit; the
         # server's lifespan always closes it, which lets the last call finish first.
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
 
     def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        if self._stopped:
+            raise RuntimeError(f"{self._thread.name} is stopped")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._calls.put((loop, future, fn, args))
@@ -187,6 +191,7 @@ class WriterThread:
 
     def stop(self) -> None:
         """Finish the calls already queued, then end the thread (blocking)."""
+        self._stopped = True
         if self._thread.is_alive():
             self._calls.put(None)
             self._thread.join()
