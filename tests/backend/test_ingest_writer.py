@@ -80,3 +80,37 @@ async def test_writer_thread_runs_calls_in_order_and_hands_back_results_and_erro
         await asyncio.to_thread(thread.stop)
     with pytest.raises(RuntimeError, match="stopped"):
         thread.call(record, 7)
+
+
+async def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path):
+    """Committed batches reach the database file without any request doing the copy: the
+    main file grows (in WAL mode only a checkpoint writes it) while the log stays far below
+    the connections' own autocheckpoint mark."""
+    import asyncio
+    import time
+
+    from mltrail_server.config import Settings
+    from mltrail_server.services import tracking
+    from mltrail_server.store import migrate
+    from mltrail_server.store.engine import open_database
+
+    path = tmp_path / "wal.db"
+    db = open_database(f"sqlite+aiosqlite:///{path}")
+    await migrate.upgrade(db.write_engine)
+    writer = ingest.open_batch_writer(db)
+    try:
+        run = await tracking.create_run(db, writer, settings=Settings(), experiment_name="e")
+        size_before = path.stat().st_size
+        n = 20_000
+        columns = ingest.MetricColumns(["loss"] * n, [0.5] * n, list(range(n)), [1] * n)
+        for b in range(5):
+            await writer.write(ingest.BatchRequest(run.id, f"b{b}", columns, (), (), 0))
+        deadline = time.monotonic() + 10
+        while path.stat().st_size <= size_before:
+            assert time.monotonic() < deadline, "no background checkpoint within 10 s"
+            await asyncio.sleep(0.05)
+        assert writer._checkpointer.checkpoints >= 1
+        assert path.with_name(path.name + "-wal").stat().st_size < 5_000 * 4096  # backstop: 20,000
+    finally:
+        await writer.close()
+        await db.dispose()

@@ -39,6 +39,9 @@ def tune_sqlite(connection: sqlite3.Connection | Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     # Sorting and grouping for downsampling happen in memory rather than in temp files.
     cursor.execute("PRAGMA temp_store=MEMORY")
+    # The batch writer checkpoints the WAL in the background (store/wal.py), off the request
+    # path; a committing connection does it itself only as a backstop, past ~80 MB of log.
+    cursor.execute("PRAGMA wal_autocheckpoint=20000")
     cursor.close()
 
 

@@ -42,6 +42,7 @@ from mltrail_server.store.statements import (
     dedupe_params,
     to_dollar,
 )
+from mltrail_server.store.wal import WalCheckpointer
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +225,7 @@ class SqliteBatchWriter:
     def __init__(self, database_path: str) -> None:
         self._path = database_path
         self._thread = WriterThread("mltrail-sqlite-writer")
+        self._checkpointer = WalCheckpointer(database_path)
         self._conn: sqlite3.Connection | None = None
         self._key_ids: dict[str, int] = {}
         self._experiment_keys: set[tuple[int, int, str]] = set()
@@ -234,9 +236,6 @@ class SqliteBatchWriter:
         if conn is None:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
             tune_sqlite(conn)
-            # Checkpoint the WAL every ~40 MB instead of every 4 MB: fewer, larger copies into
-            # the database file; +12% raw insert rate on 10,000-point batches here.
-            conn.execute("PRAGMA wal_autocheckpoint=10000")
             self._conn = conn
         return conn
 
@@ -251,6 +250,7 @@ class SqliteBatchWriter:
 
         await self._thread.call(_close)
         await asyncio.to_thread(self._thread.stop)
+        await asyncio.to_thread(self._checkpointer.stop)
 
     async def create_run(self, request: RunCreate) -> dict[str, Any]:
         return await self._thread.call(self._create_run, request)
@@ -264,6 +264,7 @@ class SqliteBatchWriter:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        self._checkpointer.committed()
         return run
 
     def _write(self, req: BatchRequest) -> BatchOutcome:
@@ -279,6 +280,7 @@ class SqliteBatchWriter:
             conn.execute("ROLLBACK")
         else:
             conn.execute("COMMIT")
+            self._checkpointer.committed()
             self._key_ids.update(learned.key_ids)
             self._experiment_keys.update(learned.experiment_keys)
         return outcome
