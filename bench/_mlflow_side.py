@@ -19,22 +19,11 @@ import time
 from typing import Any
 
 import mlflow
-from _workload import param_values
+from _workload import param_values, timed
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
 KEYS = 10
-
-
-def timed(fn, repeat: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def metric_batches(total: int, size: int, rng: random.Random, keys: int = KEYS) -> list[list[Metric]]:

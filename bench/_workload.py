@@ -3,7 +3,23 @@ comparison cannot drift. Plain Python: it is imported from MLflow's own interpre
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from typing import Any
+
 N_PARAMS = 10
+
+
+def timed(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> list[float]:
+    """Milliseconds per call, after `warmup` untimed calls (the same clock on both sides)."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
 
 
 def param_values(i: int) -> dict[str, str]:

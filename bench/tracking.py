@@ -61,13 +61,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-from _workload import N_PARAMS, param_values
+from _workload import N_PARAMS, param_values, timed
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -140,18 +140,6 @@ def pct(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     index = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
     return ordered[index]
-
-
-def timed(fn: Callable[[], Any], repeat: int, warmup: int = 2) -> list[float]:
-    """Milliseconds per call, after `warmup` untimed calls."""
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def process_tree(pid: int) -> list[int]:
