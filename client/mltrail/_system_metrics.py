@@ -135,7 +135,10 @@ class SystemMetricsSampler:
         self.prefix = prefix
         self.interval = interval
         self.samples = 0  # also the next step
-        self.cpu_seconds = 0.0  # CPU time this sampler's thread used, for bench/system_metrics.py
+        # CPU time of this sampler's thread (bench/system_metrics.py): opening NVML and priming
+        # the counters once, then the samples.
+        self.startup_cpu_seconds = 0.0
+        self.cpu_seconds = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=THREAD_NAME, daemon=True)
         self._failed = False
@@ -166,7 +169,7 @@ class SystemMetricsSampler:
             logger.warning("mltrail: system metrics are off for run %s: %s", self.run_id, error)
             return
         finally:
-            self.cpu_seconds += time.thread_time() - started
+            self.startup_cpu_seconds = time.thread_time() - started
         while not self._stop.wait(self.interval):
             started = time.thread_time()
             try:

@@ -19,13 +19,18 @@ export interface MetricChartProps {
   height?: number;
   /** Called after each canvas draw (tests and benchmarks wait on it). */
   onDraw?: () => void;
+  /** x values are wall-clock seconds since the epoch: a time axis instead of steps. */
+  xTime?: boolean;
+  /** Draw lines across x values where a series has no point (series sampled at different
+   * times, like system metrics of several machines), rather than breaking them. */
+  spanGaps?: boolean;
 }
 
 function toAligned(data: ChartData): uPlot.AlignedData {
   return [data.x, ...data.ys] as unknown as uPlot.AlignedData;
 }
 
-export function MetricChart({ data, xLabel, xRange, onXRangeChange, height = 220, onDraw }: MetricChartProps) {
+export function MetricChart({ data, xLabel, xRange, onXRangeChange, height = 220, onDraw, xTime = false, spanGaps = false }: MetricChartProps) {
   const container = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   // Callbacks change identity every render; uPlot hooks read the latest through refs.
@@ -46,7 +51,7 @@ export function MetricChart({ data, xLabel, xRange, onXRangeChange, height = 220
       height,
       scales: {
         x: {
-          time: false,
+          time: xTime,
           range: (_u, min, max) => {
             const r = rangeRef.current;
             return r ? [r[0], r[1]] : [min, max];
@@ -62,7 +67,7 @@ export function MetricChart({ data, xLabel, xRange, onXRangeChange, height = 220
           label,
           stroke: PALETTE[i % PALETTE.length],
           width: 1.5,
-          spanGaps: false,
+          spanGaps,
           points: { show: false },
         })),
       ],
@@ -95,7 +100,7 @@ export function MetricChart({ data, xLabel, xRange, onXRangeChange, height = 220
     };
     // Rebuilt only when the set of series or the axis changes; data updates go through setData.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [seriesKey, xLabel, height]);
+  }, [seriesKey, xLabel, height, xTime, spanGaps]);
 
   useEffect(() => {
     plot.current?.setData(toAligned(data), true);
