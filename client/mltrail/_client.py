@@ -297,6 +297,9 @@ class MltrailClient:
             experiment_id=run.experiment_id if run else None,
             parent_id=run.parent_id if run else None,
         )
+        if run is not None:
+            system_steps = [m.step for key, m in run.latest_metrics.items() if key.startswith("system/")]
+            handle._system_metrics_first_step = max(system_steps, default=-1) + 1
         if tags:
             handle.set_tags(tags)
         if params:
@@ -597,6 +600,7 @@ class ActiveRun:
         self._add_tag = batcher.add_tag
         self._on_end: list[Any] = []
         self._system_metrics: Any = None
+        self._system_metrics_first_step = 0  # after the stored ones, when resuming a run
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.id} name={self.name!r} status={self.status}>"
@@ -648,7 +652,7 @@ class ActiveRun:
             return
         from mltrail._system_metrics import start_sampler
 
-        sampler = start_sampler(self._add_metric, self.id)
+        sampler = start_sampler(self._add_metric, self.id, first_step=self._system_metrics_first_step)
         if sampler is not None:
             self._system_metrics = sampler
             self.client._samplers.add(sampler)

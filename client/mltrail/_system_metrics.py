@@ -99,7 +99,7 @@ def _int_env(environ: Mapping[str, str], name: str) -> int:
 
 
 def start_sampler(
-    add_metric: AddMetric, run_id: str, *, interval: float | None = None
+    add_metric: AddMetric, run_id: str, *, interval: float | None = None, first_step: int = 0
 ) -> SystemMetricsSampler | None:
     """A started sampler for this run, or None when psutil is missing or this process should
     not sample (see `key_prefix`)."""
@@ -118,7 +118,11 @@ def start_sampler(
         )
         return None
     sampler = SystemMetricsSampler(
-        add_metric, run_id, prefix=prefix, interval=interval_from_env() if interval is None else interval
+        add_metric,
+        run_id,
+        prefix=prefix,
+        interval=interval_from_env() if interval is None else interval,
+        first_step=first_step,
     )
     sampler.start()
     return sampler
@@ -128,13 +132,21 @@ class SystemMetricsSampler:
     """One background thread that queues a sample of every key each `interval` seconds."""
 
     def __init__(
-        self, add_metric: AddMetric, run_id: str, *, prefix: str = "system/", interval: float
+        self,
+        add_metric: AddMetric,
+        run_id: str,
+        *,
+        prefix: str = "system/",
+        interval: float,
+        first_step: int = 0,
     ) -> None:
         self._add_metric = add_metric
         self.run_id = run_id
         self.prefix = prefix
         self.interval = interval
-        self.samples = 0  # also the next step
+        self.samples = 0
+        # A resumed run continues its steps, so a series never has two points at one step.
+        self.next_step = first_step
         # CPU time of this sampler's thread (bench/system_metrics.py): opening NVML and priming
         # the counters once, then the samples.
         self.startup_cpu_seconds = 0.0
@@ -196,12 +208,13 @@ class SystemMetricsSampler:
         # end time is taken; this only spares a point stamped a hair before it.)
         if self._stop.is_set():
             return
-        step = self.samples
+        step = self.next_step
         timestamp = time.time_ns() // 1_000_000
         add, run_id, prefix = self._add_metric, self.run_id, self.prefix
         for key, value in values.items():
             add(run_id, prefix + key, value, step, timestamp)
-        self.samples = step + 1
+        self.next_step = step + 1
+        self.samples += 1
 
 
 def _open_readers() -> list[Any]:

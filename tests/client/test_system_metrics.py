@@ -97,6 +97,19 @@ def test_a_sampled_run_has_every_host_series_at_the_interval_and_stops_with_the_
     }
 
 
+def test_a_resumed_run_continues_the_steps_of_its_system_series(
+    client: MltrailClient, experiment_name: str
+) -> None:
+    with client.start_run(experiment_name=experiment_name, log_system_metrics=True) as first:
+        time.sleep(0.7)
+    before = len(client.get_metric_history(first.id, "system/cpu_percent").steps)
+    with client.start_run(run_id=first.id, log_system_metrics=True):
+        time.sleep(0.7)
+    series = client.get_metric_history(first.id, "system/cpu_percent")
+    assert before >= 2 and len(series.steps) > before
+    assert list(series.steps) == list(range(len(series.steps)))  # one point per step, no restart
+
+
 def test_the_environment_variable_samples_top_level_runs_and_not_their_children(
     server: ServerProcess, spool_dir: Path, experiment_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
