@@ -26,6 +26,17 @@ export interface MetricChartProps {
   spanGaps?: boolean;
 }
 
+/** The y-axis grows to its widest tick label: uPlot's fixed 50 px cuts "20,000" to "0,000". */
+function yAxisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: number): number {
+  // After init uPlot keeps the axis font as [css font, px] and the last size as _size.
+  const axis = u.axes[axisIdx] as uPlot.Axis & { _size?: number; font?: unknown };
+  if (cycleNum > 1 && axis._size) return axis._size; // settle: labels do not change on re-layout
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
+  if (!longest) return 50;
+  if (Array.isArray(axis.font) && typeof axis.font[0] === 'string') u.ctx.font = axis.font[0];
+  return Math.max(50, Math.ceil(u.ctx.measureText(longest).width / devicePixelRatio) + 20);
+}
+
 function toAligned(data: ChartData): uPlot.AlignedData {
   return [data.x, ...data.ys] as unknown as uPlot.AlignedData;
 }
@@ -58,7 +69,7 @@ export function MetricChart({ data, xLabel, xRange, onXRangeChange, height = 220
           },
         },
       },
-      axes: [{ label: xLabel }, {}],
+      axes: [{ label: xLabel }, { size: yAxisSize }],
       legend: { live: true },
       cursor: { drag: { x: true, y: false, setScale: false } },
       series: [
