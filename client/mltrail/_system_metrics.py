@@ -158,10 +158,6 @@ class SystemMetricsSampler:
     def start(self) -> None:
         self._thread.start()
 
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
     def stop(self, timeout: float = 5.0) -> None:
         """Stop and join the thread: once this returns, no further point is queued."""
         self._stop.set()

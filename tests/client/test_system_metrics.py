@@ -19,7 +19,7 @@ import pytest
 
 import mltrail
 from mltrail import MltrailClient
-from mltrail._system_metrics import THREAD_NAME, key_prefix
+from mltrail._system_metrics import THREAD_NAME, interval_from_env, key_prefix
 
 from .conftest import ServerProcess
 from .test_faults import run_sync
@@ -140,6 +140,25 @@ def test_key_layout_follows_node_id_and_distributed_launches(monkeypatch: pytest
         key_prefix({"WORLD_SIZE": "8", "LOCAL_RANK": "3", "MLTRAIL_SYSTEM_METRICS_NODE_ID": "r3"})
         == "system/r3/"
     )
+
+
+def test_a_bad_interval_warns_and_means_ten_seconds() -> None:
+    assert interval_from_env({"MLTRAIL_SYSTEM_METRICS_INTERVAL": "2.5"}) == 2.5
+    for bad in ("0", "-1", "ten", "inf"):
+        with pytest.warns(mltrail.MltrailWarning, match="MLTRAIL_SYSTEM_METRICS_INTERVAL"):
+            assert interval_from_env({"MLTRAIL_SYSTEM_METRICS_INTERVAL": bad}) == 10.0
+
+
+def test_without_psutil_asking_for_system_metrics_warns_once_and_the_run_goes_on(
+    client: MltrailClient, experiment_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "psutil", None)  # `import psutil` now raises ImportError
+    with pytest.warns(mltrail.MltrailWarning, match=r"mltrail\[system-metrics\]") as caught:
+        with client.start_run(experiment_name=experiment_name, log_system_metrics=True) as run:
+            assert sampler_threads() == []
+            run.log_metric("loss", 0.5)
+    assert len(caught) == 1
+    assert client.get_run(run.id).metrics == {"loss": 0.5}
 
 
 @pytest.mark.parametrize("gpu_library", ["absent", "installed"])
