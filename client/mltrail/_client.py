@@ -73,6 +73,7 @@ class MltrailClient:
         self._transport = GraphQLTransport(self.tracking_uri, timeout=timeout, user=self.user)
         self._batcher_lock = threading.Lock()
         self._batcher: Any = None
+        self._samplers: set[Any] = set()  # system metrics samplers of this client's open runs
         _live_clients.add(self)
 
     def __repr__(self) -> str:
@@ -109,6 +110,9 @@ class MltrailClient:
     def close(self, timeout: float | None = None) -> bool:
         """Flush and stop the background sender; undelivered data stays in the spool."""
         delivered = True
+        for sampler in list(self._samplers):  # runs left open: their samplers must not outlive us
+            sampler.stop()
+        self._samplers.clear()
         if self._batcher is not None:
             delivered = self._batcher.close(_flush_timeout() if timeout is None else timeout)
             self._batcher = None
@@ -203,6 +207,7 @@ class MltrailClient:
         tags: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
         start_time: int | None = None,
+        log_system_metrics: bool | None = None,
     ) -> ActiveRun:
         """Create a RUNNING run (or attach to `run_id`) and return its handle.
 
@@ -212,9 +217,18 @@ class MltrailClient:
 
         `params` are stored with the run, in the same transaction (stringified as `log_params`
         does); attaching to an existing run queues them as `log_params` would.
+
+        `log_system_metrics` samples CPU, memory, disk, network and GPUs beside the run until
+        it ends (see `mltrail._system_metrics`); None means `MLTRAIL_LOG_SYSTEM_METRICS`, which
+        applies to top-level runs only, so nested runs do not sample the same machine twice.
         """
+        if log_system_metrics is None and parent_run_id is None:
+            log_system_metrics = _system_metrics_from_env()
         if run_id is not None:
-            return self._attach(run_id, tags, params)
+            handle = self._attach(run_id, tags, params)
+            if log_system_metrics:
+                handle._start_system_metrics()
+            return handle
         param_list, later_params = _param_lists(params)
         run_id = uuid.uuid4().hex
         variables: dict[str, Any] = {
@@ -263,6 +277,8 @@ class MltrailClient:
         )
         for item in later_params:
             handle.log_param(item["key"], item["value"])
+        if log_system_metrics:
+            handle._start_system_metrics()
         return handle
 
     def _attach(
@@ -281,6 +297,9 @@ class MltrailClient:
             experiment_id=run.experiment_id if run else None,
             parent_id=run.parent_id if run else None,
         )
+        if run is not None:
+            system_steps = [m.step for key, m in run.latest_metrics.items() if key.startswith("system/")]
+            handle._system_metrics_first_step = max(system_steps, default=-1) + 1
         if tags:
             handle.set_tags(tags)
         if params:
@@ -580,6 +599,8 @@ class ActiveRun:
         self._add_param = batcher.add_param
         self._add_tag = batcher.add_tag
         self._on_end: list[Any] = []
+        self._system_metrics: Any = None
+        self._system_metrics_first_step = 0  # after the stored ones, when resuming a run
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.id} name={self.name!r} status={self.status}>"
@@ -613,6 +634,7 @@ class ActiveRun:
         if self.status != "RUNNING":
             return True
         self.status = _check_status(status)
+        self._stop_system_metrics()  # joined before the end time is taken: no point after the end
         for callback in self._on_end:
             callback(self)
         self.client.set_terminated(self.id, self.status)
@@ -624,6 +646,22 @@ class ActiveRun:
                 self.client.tracking_uri,
             )
         return delivered
+
+    def _start_system_metrics(self) -> None:
+        if self._system_metrics is not None:
+            return
+        from mltrail._system_metrics import start_sampler
+
+        sampler = start_sampler(self._add_metric, self.id, first_step=self._system_metrics_first_step)
+        if sampler is not None:
+            self._system_metrics = sampler
+            self.client._samplers.add(sampler)
+
+    def _stop_system_metrics(self) -> None:
+        sampler, self._system_metrics = self._system_metrics, None
+        if sampler is not None:
+            sampler.stop()
+            self.client._samplers.discard(sampler)
 
     def get(self) -> Run:
         """The run as the server has it now (after a flush)."""
@@ -675,6 +713,10 @@ class ActiveRun:
 
     def log_figure(self, figure: Any, artifact_file: str) -> None:
         self.client.log_figure(self.id, figure, artifact_file)
+
+
+def _system_metrics_from_env() -> bool:
+    return os.environ.get("MLTRAIL_LOG_SYSTEM_METRICS", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _check_status(status: str) -> str:

@@ -86,12 +86,15 @@ def start_run(
     experiment_name: str | None = None,
     experiment_id: str | None = None,
     params: Mapping[str, Any] | None = None,
+    log_system_metrics: bool | None = None,
 ) -> ActiveRun:
     """Start (or, with `run_id` / `MLTRAIL_RUN_ID`, resume) a run and make it active.
 
     Use it as a context manager: the run ends FINISHED, FAILED if the block raises, KILLED on
     KeyboardInterrupt. A second run while one is active needs `nested=True`; it becomes a
     child of the active one. `params` are stored with the run, in the same request.
+    `log_system_metrics=True` samples CPU, memory, disk, network and GPUs beside the run until
+    it ends (None: `MLTRAIL_LOG_SYSTEM_METRICS`, for top-level runs).
     """
     client = get_client()
     with _lock:
@@ -112,6 +115,7 @@ def start_run(
             parent_run_id=parent.id if parent is not None else None,
             tags=tags,
             params=params,
+            log_system_metrics=log_system_metrics,
         )
         run._on_end.append(_forget)
         _active_runs.append(run)

@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { api, FRONTEND_DIR, launchChromium, startServer } from './harness.mjs';
 import { seedE2E } from './seed.mjs';
+import { seedSystemMetrics } from './systemMetrics.mjs';
 
 const OUT = join(FRONTEND_DIR, 'test-results');
 // Start clean, so a screenshot of an earlier failure is never mistaken for this run's.
@@ -42,6 +43,7 @@ try {
   const client = api(server.baseUrl);
   const withArtifacts = await client.hasArtifactListing();
   const seed = await seedE2E(client, { withArtifacts });
+  await seedSystemMetrics(client, seed.hero.id, Date.UTC(2026, 0, 15, 9, 30, 0));
   console.log(`server ${server.baseUrl}, seeded ${seed.runs.length + 3} runs in ${Date.now() - started} ms` + (withArtifacts ? '' : ' (no Run.artifacts in the schema: artifact steps skipped)'));
 
   browser = await launchChromium();
@@ -309,6 +311,25 @@ try {
     await page.reload();
     await page.locator('[data-testid=metric-panel][data-metric=loss][data-drawn=true]').waitFor();
     assert.match(await loss.innerText(), new RegExp(`Reset zoom \\(${lo}–${hi}\\)`));
+  });
+
+  await step('the System tab charts machine metrics against wall time, apart from training metrics', async () => {
+    await page.goto(url(`/runs/${seed.hero.id}?tab=metrics`));
+    await page.locator('[data-testid=metric-panel][data-metric=loss][data-drawn=true]').waitFor();
+    assert.equal(await page.locator('[data-testid=metric-panel][data-metric^="system/"]').count(), 0);
+    await page.getByRole('tab', { name: 'System' }).click();
+    await page.waitForURL(/tab=system/);
+    const charts = ['cpu', 'memory', 'memory_percent', 'disk', 'network', 'gpu_utilization', 'gpu_memory', 'gpu_power'];
+    for (const id of charts) await page.locator(`[data-testid=system-panel][data-chart=${id}][data-drawn=true]`).waitFor();
+    assert.equal(await page.getByTestId('system-panel').count(), charts.length);
+    assert.equal(await page.locator('[data-testid=system-panel][data-chart=gpu_utilization]').getAttribute('data-series'), '2');
+    const cpu = page.locator('[data-testid=system-panel][data-chart=cpu]');
+    assert.match(await cpu.locator('.chart-caption').innerText(), /^60 samples/);
+    // The x-axis is wall time: hovering shows a date, not a step number, in the legend.
+    const box = await cpu.locator('.u-over').boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    assert.match(await cpu.locator('.u-legend .u-series').first().innerText(), /2026-01-15/);
+    await shot('07b-run-system');
   });
 
   if (seed.artifacts) {

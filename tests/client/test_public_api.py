@@ -51,7 +51,7 @@ def test_import_is_light_and_pulls_no_server_code() -> None:
         "elapsed = time.perf_counter() - t\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('strawberry', 'sqlalchemy', 'starlette', 'uvicorn', 'mltrail_server', 'gql', 'httpx', 'graphql',"
-        " 'pandas'))\n"
+        " 'pandas', 'psutil', 'pynvml'))\n"
         "print(elapsed, heavy)\n"
     )
     timings = []

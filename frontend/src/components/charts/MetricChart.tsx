@@ -19,13 +19,29 @@ export interface MetricChartProps {
   height?: number;
   /** Called after each canvas draw (tests and benchmarks wait on it). */
   onDraw?: () => void;
+  /** x values are wall-clock seconds since the epoch: a time axis instead of steps. */
+  xTime?: boolean;
+  /** Draw lines across x values where a series has no point (series sampled at different
+   * times, like system metrics of several machines), rather than breaking them. */
+  spanGaps?: boolean;
+}
+
+/** The y-axis grows to its widest tick label: uPlot's fixed 50 px cuts "20,000" to "0,000". */
+function yAxisSize(u: uPlot, values: string[] | null, axisIdx: number, cycleNum: number): number {
+  // After init uPlot keeps the axis font as [css font, px] and the last size as _size.
+  const axis = u.axes[axisIdx] as uPlot.Axis & { _size?: number; font?: unknown };
+  if (cycleNum > 1 && axis._size) return axis._size; // settle: labels do not change on re-layout
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
+  if (!longest) return 50;
+  if (Array.isArray(axis.font) && typeof axis.font[0] === 'string') u.ctx.font = axis.font[0];
+  return Math.max(50, Math.ceil(u.ctx.measureText(longest).width / devicePixelRatio) + 20);
 }
 
 function toAligned(data: ChartData): uPlot.AlignedData {
   return [data.x, ...data.ys] as unknown as uPlot.AlignedData;
 }
 
-export function MetricChart({ data, xLabel, xRange, onXRangeChange, height = 220, onDraw }: MetricChartProps) {
+export function MetricChart({ data, xLabel, xRange, onXRangeChange, height = 220, onDraw, xTime = false, spanGaps = false }: MetricChartProps) {
   const container = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   // Callbacks change identity every render; uPlot hooks read the latest through refs.
@@ -46,14 +62,14 @@ export function MetricChart({ data, xLabel, xRange, onXRangeChange, height = 220
       height,
       scales: {
         x: {
-          time: false,
+          time: xTime,
           range: (_u, min, max) => {
             const r = rangeRef.current;
             return r ? [r[0], r[1]] : [min, max];
           },
         },
       },
-      axes: [{ label: xLabel }, {}],
+      axes: [{ label: xLabel }, { size: yAxisSize }],
       legend: { live: true },
       cursor: { drag: { x: true, y: false, setScale: false } },
       series: [
@@ -62,7 +78,7 @@ export function MetricChart({ data, xLabel, xRange, onXRangeChange, height = 220
           label,
           stroke: PALETTE[i % PALETTE.length],
           width: 1.5,
-          spanGaps: false,
+          spanGaps,
           points: { show: false },
         })),
       ],
@@ -95,7 +111,7 @@ export function MetricChart({ data, xLabel, xRange, onXRangeChange, height = 220
     };
     // Rebuilt only when the set of series or the axis changes; data updates go through setData.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [seriesKey, xLabel, height]);
+  }, [seriesKey, xLabel, height, xTime, spanGaps]);
 
   useEffect(() => {
     plot.current?.setData(toAligned(data), true);

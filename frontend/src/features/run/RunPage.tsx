@@ -2,6 +2,7 @@
  * One run: overview (status, timing, user, code version, source, environment, datasets),
  * params and tags, a chart per metric, the artifacts browser, and the registered model
  * versions made from it. URL state: tab, q (param/tag search), zoom.<metric>, dir and file.
+ * The System tab charts the machine metrics the client sampled (`system/…` keys) apart.
  */
 import { Link, useParams, useSearchParams } from 'react-router';
 import { useQuery } from 'urql';
@@ -9,11 +10,13 @@ import { graphql } from '../../graphql/generated';
 import { ErrorMessage, Loading } from '../../components/ui/QueryStates';
 import { StatusBadge } from '../../components/ui/StatusBadge';
 import { paths } from '../../lib/paths';
+import { isSystemKey } from '../../lib/systemMetrics';
 import { useUrlMirror } from '../../lib/useUrlMirror';
 import { ArtifactsBrowser } from './ArtifactsBrowser';
 import { KeyValueTable } from './KeyValueTable';
 import { MetricCharts } from './MetricCharts';
 import { RunOverview } from './RunOverview';
+import { SystemMetrics } from './SystemMetrics';
 
 const RunPageQuery = graphql(`
   query RunPage($id: ID!) {
@@ -56,6 +59,7 @@ const RunPageQuery = graphql(`
 const TABS = [
   { id: 'overview', label: 'Overview' },
   { id: 'metrics', label: 'Metrics' },
+  { id: 'system', label: 'System' },
   { id: 'artifacts', label: 'Artifacts' },
 ] as const;
 type Tab = (typeof TABS)[number]['id'];
@@ -90,6 +94,9 @@ export default function RunPage() {
   }
   if (!data?.run) return fetching ? <Loading label="Loading run…" /> : <ErrorMessage error="This run does not exist." />;
   const run = data.run;
+  // Sampled machine metrics (`system/…`) get their own tab, not a chart each among the curves.
+  const trainingMetrics = run.latestMetrics.filter((m) => !isSystemKey(m.key));
+  const systemKeys = run.latestMetrics.filter((m) => isSystemKey(m.key)).map((m) => m.key);
 
   return (
     <section className="page run-page">
@@ -122,7 +129,7 @@ export default function RunPage() {
             onClick={() => setParam('tab', t.id === 'overview' ? null : t.id, false)}
           >
             {t.label}
-            {t.id === 'metrics' ? <span className="tab-count">{run.latestMetrics.length}</span> : null}
+            {t.id === 'metrics' ? <span className="tab-count">{trainingMetrics.length}</span> : null}
           </button>
         ))}
       </div>
@@ -165,10 +172,12 @@ export default function RunPage() {
       ) : tab === 'metrics' ? (
         <MetricCharts
           runId={run.id}
-          metrics={run.latestMetrics}
+          metrics={trainingMetrics}
           params={params}
           onParamChange={(name, value) => setParam(name, value)}
         />
+      ) : tab === 'system' ? (
+        <SystemMetrics runId={run.id} keys={systemKeys} />
       ) : (
         <ArtifactsBrowser
           runId={run.id}
