@@ -142,7 +142,9 @@ def test_rewritten_model_is_downloaded_again_and_a_tampered_one_refused(
     X, y = churn
     columns = ["age", "income"]
     with mltrail.start_run() as run:
-        run.log_model(LogisticRegression(max_iter=500).fit(X[columns], y), "model", input_example=X[columns][:3])
+        run.log_model(
+            LogisticRegression(max_iter=500).fit(X[columns], y), "model", input_example=X[columns][:3]
+        )
         uri = f"runs:/{run.id}/model"
         first = mm.load_model(uri)
         # Logged again at the same path: new bytes, so the listing's fingerprint changes.
@@ -158,14 +160,18 @@ def test_rewritten_model_is_downloaded_again_and_a_tampered_one_refused(
         run.log_artifact(tmp_path / "model.pkl", "model")
         assert isinstance(mm.load_model(uri).raw_model, RandomForestClassifier)
         mm.clear_cache()
-        with pytest.raises(mltrail.MltrailError, match="'model.pkl' does not match the SHA-256 recorded in its MLmodel"):
+        with pytest.raises(
+            mltrail.MltrailError, match=r"'model\.pkl' does not match the SHA-256 recorded in its MLmodel"
+        ):
             mm.load_model(uri)
 
 
 def test_runs_uri_without_a_model_is_not_found(tracking: str) -> None:
     with mltrail.start_run() as run:
         run.log_text("just notes", "notes/readme.txt")
-    with pytest.raises(mltrail.NotFound, match=r"model_uri 'runs:/\w+/notes': no model at 'notes'.*no MLmodel file"):
+    with pytest.raises(
+        mltrail.NotFound, match=r"model_uri 'runs:/\w+/notes': no model at 'notes'.*no MLmodel file"
+    ):
         mm.load_model(f"runs:/{run.id}/notes")
     with pytest.raises(mltrail.NotFound, match="the path is empty or missing"):
         mm.load_model(f"runs:/{run.id}/model")
@@ -184,7 +190,9 @@ class Threshold(PythonModel):
 def test_fluent_log_model_of_a_python_model(tracking: str, churn: tuple[pd.DataFrame, np.ndarray]) -> None:
     X, _ = churn
     with mltrail.start_run() as run:
-        info = mltrail.log_model(Threshold(), "rule", input_example=X[["income"]][:3], model_config={"cut": 60_000})
+        info = mltrail.log_model(
+            Threshold(), "rule", input_example=X[["income"]][:3], model_config={"cut": 60_000}
+        )
     assert info.model_uri == f"runs:/{run.id}/rule"
     loaded = mm.load_model(info.model_uri, tracking_uri=tracking)
     np.testing.assert_array_equal(loaded.predict(X), (X["income"] > 60_000).astype(int).to_numpy())
@@ -237,7 +245,11 @@ def test_training_code_is_not_needed_and_the_cache_outlives_the_process(
     tracking: str, tmp_path: Path, cache_dir: Path
 ) -> None:
     trained = subprocess.run(
-        [sys.executable, "-c", TRAINING_SCRIPT, tracking], capture_output=True, text=True, check=True, cwd=tmp_path
+        [sys.executable, "-c", TRAINING_SCRIPT, tracking],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
     ).stdout.split()
     run_id, expected = trained[0], [int(v) for v in trained[1].split(",")]
     X = pd.DataFrame({"x": np.linspace(-1, 1, 40)})
@@ -280,12 +292,16 @@ def test_cached_model_loads_while_the_server_is_down(
     not hasattr(mltrail.MltrailClient, "register_model"),
     reason="the registry (MltrailClient.register_model, Query.modelVersion) comes with branch i12-registry",
 )
-def test_models_uris_resolve_through_the_registry(tracking: str, churn: tuple[pd.DataFrame, np.ndarray]) -> None:
+def test_models_uris_resolve_through_the_registry(
+    tracking: str, churn: tuple[pd.DataFrame, np.ndarray]
+) -> None:
     X, y = churn
     name = f"Churn-{np.random.default_rng().integers(1 << 30)}"
     model = LogisticRegression(max_iter=500).fit(X[["age", "income"]], y)
     with mltrail.start_run() as run:
-        info = run.log_model(model, "model", input_example=X[["age", "income"]][:3], registered_model_name=name)
+        info = run.log_model(
+            model, "model", input_example=X[["age", "income"]][:3], registered_model_name=name
+        )
     assert info.registered_model_version is not None
     expected = model.predict(X[["age", "income"]])
     for uri in (f"models:/{name}/1", f"models:/{name}/latest", f"models:/{name}/None"):

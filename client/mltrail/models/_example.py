@@ -39,7 +39,9 @@ def save_example(example: Any, model_dir: Path) -> dict[str, Any]:
     if pd is not None and isinstance(example, pd.DataFrame):
         # Not DataFrame.to_json: it rounds floats to 10 significant digits. Index dropped, as
         # MLflow does; missing values become null.
-        rows = [[None if _missing(v) else v for v in row] for row in example.itertuples(index=False, name=None)]
+        rows = [
+            [None if _missing(v) else v for v in row] for row in example.itertuples(index=False, name=None)
+        ]
         body: Any = {"columns": [str(c) for c in example.columns], "data": rows}
         serving: Any = {"dataframe_split": body}
         info.update(type="dataframe", pandas_orient="split")
