@@ -48,6 +48,12 @@ def logistic(table: tuple[pd.DataFrame, np.ndarray]) -> LogisticRegression:
     return LogisticRegression(max_iter=500).fit(X[["age", "income"]], y)
 
 
+@pytest.fixture(scope="module")
+def logistic_on_arrays(table: tuple[pd.DataFrame, np.ndarray]) -> LogisticRegression:
+    X, y = table
+    return LogisticRegression(max_iter=500).fit(X[["age", "income"]].to_numpy(), y)
+
+
 # -- URIs --------------------------------------------------------------------------------------
 
 
@@ -236,7 +242,9 @@ def test_sklearn_model_directory_has_mlflows_layout(
     }
     saved = json.loads((tmp_path / "m" / "input_example.json").read_text())
     assert saved["columns"] == ["age", "income"] and saved["data"][0] == example.iloc[0].tolist()
-    assert json.loads((tmp_path / "m" / "serving_input_example.json").read_text()) == {"dataframe_split": saved}
+    assert json.loads((tmp_path / "m" / "serving_input_example.json").read_text()) == {
+        "dataframe_split": saved
+    }
     # Every other file's digest is recorded: the cache's address and the download check.
     assert set(mlmodel["mltrail_file_sha256"]) == set(files) - {"MLmodel"}
     assert mlmodel["model_size_bytes"] == sum(
@@ -262,25 +270,31 @@ def test_pickle_scan_finds_the_libraries_a_model_uses(logistic: LogisticRegressi
     assert {"sklearn", "numpy"} <= modules
 
 
-def test_array_example_is_saved_as_a_list(tmp_path: Path, logistic: LogisticRegression) -> None:
+def test_array_example_is_saved_as_a_list(tmp_path: Path, logistic_on_arrays: LogisticRegression) -> None:
+    logistic = logistic_on_arrays
     example = np.array([[30, 40_000.0], [50, 70_000.0]])
     info = mm.save_model(logistic, tmp_path / "m", input_example=example)
     assert info.saved_input_example_info["type"] == "ndarray"
     assert json.loads((tmp_path / "m" / "input_example.json").read_text()) == example.tolist()
-    assert json.loads((tmp_path / "m" / "serving_input_example.json").read_text()) == {"inputs": example.tolist()}
+    assert json.loads((tmp_path / "m" / "serving_input_example.json").read_text()) == {
+        "inputs": example.tolist()
+    }
     assert info.signature.inputs.inputs == (mm.TensorSpec("float64", (-1, 2)),)
     loaded = mm.load_model(str(tmp_path / "m"))
     np.testing.assert_array_equal(loaded.input_example, example)
 
 
-def test_signature_false_writes_none(tmp_path: Path, logistic: LogisticRegression) -> None:
+def test_signature_false_writes_none(tmp_path: Path, logistic_on_arrays: LogisticRegression) -> None:
+    logistic = logistic_on_arrays
     mm.save_model(logistic, tmp_path / "m", input_example=np.ones((2, 2)), signature=False)
     assert "signature" not in yaml.safe_load((tmp_path / "m" / "MLmodel").read_text())
     assert mm.load_model(str(tmp_path / "m")).predict(np.ones((1, 2))).shape == (1,)
 
 
 def test_objects_that_cannot_predict_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(mltrail.InvalidArgument, match=r"model: expected a scikit-learn estimator.*builtins\.dict"):
+    with pytest.raises(
+        mltrail.InvalidArgument, match=r"model: expected a scikit-learn estimator.*builtins\.dict"
+    ):
         mm.save_model({"not": "a model"}, tmp_path / "m")
     with pytest.raises(mltrail.InvalidArgument, match="flavor 'sklearn' needs a scikit-learn estimator"):
         mm.save_model(_Doubler(), tmp_path / "n", flavor="sklearn")
@@ -290,7 +304,9 @@ def test_objects_that_cannot_predict_are_refused(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def churn_model(tmp_path: Path, logistic: LogisticRegression, table: tuple[pd.DataFrame, np.ndarray]) -> mm.LoadedModel:
+def churn_model(
+    tmp_path: Path, logistic: LogisticRegression, table: tuple[pd.DataFrame, np.ndarray]
+) -> mm.LoadedModel:
     X, _ = table
     mm.save_model(logistic, tmp_path / "m", input_example=X[["age", "income"]].head(3))
     return mm.load_model(str(tmp_path / "m"))
@@ -323,14 +339,18 @@ def test_inputs_are_accepted_in_the_forms_callers_have(
     np.testing.assert_array_equal(churn_model.predict(shuffled), expected)
     np.testing.assert_array_equal(churn_model.predict(X[["age", "income"]].to_dict("records")), expected)
     np.testing.assert_array_equal(churn_model.predict(X[["age", "income"]].to_numpy()), expected)
-    np.testing.assert_array_equal(churn_model.predict({"age": 30, "income": 90_000.0}), logistic.predict(
-        pd.DataFrame({"age": [30], "income": [90_000.0]})
-    ))
+    np.testing.assert_array_equal(
+        churn_model.predict({"age": 30, "income": 90_000.0}),
+        logistic.predict(pd.DataFrame({"age": [30], "income": [90_000.0]})),
+    )
     with pytest.raises(mm.ModelInputError, match="2-D array with 2 columns"):
         churn_model.predict(np.ones((3, 5)))
 
 
-def test_tensor_signature_checks_shape_and_dtype(tmp_path: Path, logistic: LogisticRegression) -> None:
+def test_tensor_signature_checks_shape_and_dtype(
+    tmp_path: Path, logistic_on_arrays: LogisticRegression
+) -> None:
+    logistic = logistic_on_arrays
     mm.save_model(logistic, tmp_path / "m", input_example=np.array([[30.0, 40_000.0]]))
     model = mm.load_model(str(tmp_path / "m"))
     with pytest.raises(mm.ModelInputError, match=r"expected an array of shape \(-1, 2\), got shape \(1, 3\)"):
@@ -362,7 +382,9 @@ def test_python_model_round_trip_with_load_context(tmp_path: Path) -> None:
     )
     assert info.flavors["python_function"]["loader_module"] == "mltrail.pyfunc"
     assert info.flavors["python_function"]["model_config"] == {"factor": 5}
-    assert "mltrail==" + mltrail._version.client_version() in (tmp_path / "m" / "requirements.txt").read_text()
+    assert (
+        "mltrail==" + mltrail._version.client_version() in (tmp_path / "m" / "requirements.txt").read_text()
+    )
     model = mm.load_model(str(tmp_path / "m"))
     assert model.predict(pd.DataFrame({"x": [3.0]})).tolist() == [15.0]
     assert isinstance(model.raw_model, _Doubler)
