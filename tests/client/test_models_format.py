@@ -408,3 +408,13 @@ def test_import_mltrail_stays_thin() -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_models_public_surface_is_sorted_and_complete() -> None:
+    assert mm.__all__ == sorted(mm.__all__)
+    public = {
+        name for name in vars(mm) if not name.startswith("_") and type(getattr(mm, name)).__name__ != "module"
+    }
+    assert public - {"annotations", "Any"} == set(mm.__all__)
+    assert mltrail.pyfunc.__all__ == ["PythonModel", "PythonModelContext"]
+    assert mltrail.log_model.__module__ == "mltrail._fluent" and "log_model" in mltrail.__all__

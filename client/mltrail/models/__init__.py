@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mltrail.models._cache import CacheInfo, get_cache
+from mltrail.models._cache import CacheInfo
+from mltrail.models._cache import get_cache as _get_cache
 from mltrail.models._load import LoadedModel, load_model
 from mltrail.models._log import ModelInfo, save_model
 from mltrail.models._mlmodel import ModelMetadata
@@ -73,9 +74,9 @@ def log_model(model: Any, artifact_path: str = "model", **options: Any) -> Model
 
 def cache_info() -> CacheInfo:
     """Where the model cache is (``MLTRAIL_MODEL_CACHE_DIR``), and this process's hits and downloads."""
-    return get_cache().info()
+    return _get_cache().info()
 
 
 def clear_cache() -> None:
     """Remove every model from the local cache."""
-    get_cache().clear()
+    _get_cache().clear()
