@@ -140,21 +140,31 @@ def test_parameter_errors_exit_2_and_start_nothing(
         assert result.exit_code == 2, result.output
         return result.output
 
-    assert "unknown parameter 'colour'" in refused("-P", "epochs=1", "-P", f"data={project}", "-P", "colour=red")
+    assert "unknown parameter 'colour'" in refused(
+        "-P", "epochs=1", "-P", f"data={project}", "-P", "colour=red"
+    )
     assert "'epochs' must be an int, got '1.5'" in refused("-P", "epochs=1.5", "-P", f"data={project}")
-    assert "'alpha' must be a float, got 'fast'" in refused("-P", "alpha=fast", "-P", "epochs=1", "-P", f"data={project}")
+    assert "'alpha' must be a float, got 'fast'" in refused(
+        "-P", "alpha=fast", "-P", "epochs=1", "-P", f"data={project}"
+    )
     missing = refused("-P", f"data={project}")
     assert "parameter 'epochs'" in missing and "needs a value" in missing
     assert "'data': no such file or directory" in refused("-P", "epochs=1", "-P", "data=/no/such/file")
-    assert "'source' must be a URI" in refused("-P", "epochs=1", "-P", f"data={project}", "-P", "source=bucket/key")
+    assert "'source' must be a URI" in refused(
+        "-P", "epochs=1", "-P", f"data={project}", "-P", "source=bucket/key"
+    )
     assert "expected KEY=VALUE" in refused("-P", "epochs")
     assert "'nope' is not declared" in refused("-e", "nope")
 
     # A valid request with --dry-run prints the command (paths made absolute) and starts nothing.
-    result = runner.invoke(main, [*base, "-P", "epochs=3", "-P", "data=typed", "--dry-run"], catch_exceptions=False)
+    result = runner.invoke(
+        main, [*base, "-P", "epochs=3", "-P", "data=typed", "--dry-run"], catch_exceptions=False
+    )
     assert result.exit_code == 2  # `data=typed` is relative to where mltrail runs, not the project
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(main, [*base, "-P", "epochs=3", "-P", "data=typed", "--dry-run"], catch_exceptions=False)
+    result = runner.invoke(
+        main, [*base, "-P", "epochs=3", "-P", "data=typed", "--dry-run"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert f"python train.py 0.1 3 {project} s3://bucket/key" in result.output
 
@@ -164,9 +174,21 @@ def test_parameter_errors_exit_2_and_start_nothing(
 @pytest.mark.parametrize(
     ("mlproject", "files", "expected"),
     [
-        ("conda_env: conda.yaml\nentry_points: {main: {command: 'true'}}\n", {"conda.yaml": "name: x\n"}, "conda_env is not supported"),
-        ("docker_env: {image: python:3.11}\nentry_points: {main: {command: 'true'}}\n", {}, "docker_env is not supported"),
-        ("entry_points: {main: {command: 'true'}}\n", {"conda.yaml": "name: x\n"}, "conda environments are not supported"),
+        (
+            "conda_env: conda.yaml\nentry_points: {main: {command: 'true'}}\n",
+            {"conda.yaml": "name: x\n"},
+            "conda_env is not supported",
+        ),
+        (
+            "docker_env: {image: python:3.11}\nentry_points: {main: {command: 'true'}}\n",
+            {},
+            "docker_env is not supported",
+        ),
+        (
+            "entry_points: {main: {command: 'true'}}\n",
+            {"conda.yaml": "name: x\n"},
+            "conda environments are not supported",
+        ),
     ],
     ids=["conda_env", "docker_env", "implicit-conda.yaml"],
 )
@@ -195,7 +217,11 @@ def test_import_mltrail_stays_light() -> None:
 
 
 def test_values_are_quoted_never_executed(
-    tmp_path: Path, launch_env: dict[str, str], reader: MltrailClient, project_server: ServerProcess, experiment: str
+    tmp_path: Path,
+    launch_env: dict[str, str],
+    reader: MltrailClient,
+    project_server: ServerProcess,
+    experiment: str,
 ) -> None:
     marker = tmp_path / "injected"
     project = write_project(
@@ -228,14 +254,20 @@ def test_values_are_quoted_never_executed(
     assert run.params["words"] == hostile and run.params["number"] == "1e-3"
 
     # An undeclared script entry point takes any parameter as `--key value`, quoted the same way.
-    extra = mltrail_run(launch_env, str(project), "-e", "args.py", "-P", f"say={hostile}", "--experiment", experiment)
+    extra = mltrail_run(
+        launch_env, str(project), "-e", "args.py", "-P", f"say={hostile}", "--experiment", experiment
+    )
     assert extra.returncode == 0, extra.stderr
     assert json.loads((project / "args.json").read_text()) == ["--say", hostile]
     assert not marker.exists()
 
 
 def test_script_logs_into_the_launchers_run_and_output_is_kept(
-    tmp_path: Path, launch_env: dict[str, str], reader: MltrailClient, project_server: ServerProcess, experiment: str
+    tmp_path: Path,
+    launch_env: dict[str, str],
+    reader: MltrailClient,
+    project_server: ServerProcess,
+    experiment: str,
 ) -> None:
     project = write_project(
         tmp_path / "logging",
@@ -271,7 +303,10 @@ def test_script_logs_into_the_launchers_run_and_output_is_kept(
     assert tags["mltrail.project.uri"] == str(project)
     assert tags["mltrail.project.exitCode"] == "0"
     assert tags["mltrail.project.command"] == "python noisy.py 2000 && python argv.py 2000"
-    assert tags["mltrail.project.reproduce"] == f"mltrail run {project} -e main -P lines=2000 --env-manager local"
+    assert (
+        tags["mltrail.project.reproduce"]
+        == f"mltrail run {project} -e main -P lines=2000 --env-manager local"
+    )
     assert json.loads(tags["mltrail.project.env"])["manager"] == "local"
     assert run.source is not None and run.source.entry_point == "main"
 
@@ -283,7 +318,11 @@ def test_script_logs_into_the_launchers_run_and_output_is_kept(
 
 
 def test_failed_command_records_exit_code(
-    tmp_path: Path, launch_env: dict[str, str], reader: MltrailClient, project_server: ServerProcess, experiment: str
+    tmp_path: Path,
+    launch_env: dict[str, str],
+    reader: MltrailClient,
+    project_server: ServerProcess,
+    experiment: str,
 ) -> None:
     project = write_project(
         tmp_path / "failing",
@@ -451,7 +490,19 @@ def test_git_repository_at_a_commit_with_a_subdirectory(
     assert run.source is not None and run.source.git_commit == first and run.source.git_dirty is False
     assert run.tags["mltrail.project.gitCommit"] == first
     assert run.tags["mltrail.project.reproduce"] == shlex.join(
-        ["mltrail", "run", f"{repo}#sub", "--version", first, "-e", "main", "-P", "greeting=hello", "--env-manager", "local"]
+        [
+            "mltrail",
+            "run",
+            f"{repo}#sub",
+            "--version",
+            first,
+            "-e",
+            "main",
+            "-P",
+            "greeting=hello",
+            "--env-manager",
+            "local",
+        ]
     )
 
     # No version: the remote's default branch, recorded as the branch.
@@ -467,7 +518,7 @@ def test_git_repository_at_a_commit_with_a_subdirectory(
 def test_from_run_reruns_the_same_commit_with_an_override(
     git_repo: tuple[Path, str, str], launch_env: dict[str, str], reader: MltrailClient, experiment: str
 ) -> None:
-    repo, first, second = git_repo
+    repo, first, _ = git_repo
     _git(repo, "checkout", "--quiet", first)
     original = mltrail_run(launch_env, str(repo / "sub"), "-P", "greeting=hi", "--experiment", experiment)
     assert original.stdout.strip() == "hi v1", original.stderr

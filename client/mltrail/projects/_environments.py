@@ -27,6 +27,7 @@ project's pinned versions win.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -121,10 +122,16 @@ def plan_environment(project: Project, manager: str) -> Environment:
                 "has that version; mltrail does not install Python (try --env-manager uv)"
             )
         interpreter, version = found
-    bridge = manager != "local" and _major_minor(version) == _major_minor(platform.python_version()) and not _names_mltrail(spec)
+    bridge = (
+        manager != "local"
+        and _major_minor(version) == _major_minor(platform.python_version())
+        and not _names_mltrail(spec)
+    )
     digest = _spec_hash(project, manager, version, bridge)
     directory = None if manager == "local" else cache_root() / "envs" / f"{manager}-{digest[:16]}"
-    return Environment(manager, spec, project.environment_source, interpreter, version, digest, directory, uv, bridge)
+    return Environment(
+        manager, spec, project.environment_source, interpreter, version, digest, directory, uv, bridge
+    )
 
 
 def build_environment(environment: Environment, project_dir: Path, run_step: StepRunner) -> Environment:
@@ -196,7 +203,7 @@ def _spec_hash(project: Project, manager: str, interpreter_version: str, bridge:
     spec = project.environment
     files: dict[str, str] = {}
     for args in (_requirement_args(spec.build_dependencies), _requirement_args(spec.dependencies)):
-        for flag, value in zip(args, args[1:], strict=False):
+        for flag, value in itertools.pairwise(args):
             if flag in ("-r", "--requirement", "-c", "--constraint"):
                 path = project.directory / value
                 files[value] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"

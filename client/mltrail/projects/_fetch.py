@@ -52,7 +52,9 @@ def split_subdirectory(uri: str) -> tuple[str, str]:
     base, _, subdirectory = uri.partition("#")
     path = PurePosixPath(subdirectory)
     if subdirectory and (path.is_absolute() or ".." in path.parts):
-        raise ProjectError(f"project subdirectory {subdirectory!r} must be a relative path inside the repository")
+        raise ProjectError(
+            f"project subdirectory {subdirectory!r} must be a relative path inside the repository"
+        )
     return base, subdirectory.strip("/")
 
 
@@ -181,7 +183,9 @@ def _fetch(repository: Path, remote_url: str, version: str | None) -> tuple[str,
             if _git(repository, "fetch", "--quiet", "origin", version) is None:
                 continue
         elif attempt == "all":
-            _run_git(repository, "fetch", "--quiet", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*")
+            _run_git(
+                repository, "fetch", "--quiet", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"
+            )
         commit = _git(repository, "rev-parse", "--verify", "--quiet", f"{version}^{{commit}}")
         if commit:
             return commit, None

@@ -84,7 +84,10 @@ def launch(request: LaunchRequest, *, err: TextIO | None = None) -> int:
         plan = _plan(client, request)
         if request.dry_run:
             print(plan.command, flush=True)
-            _note(err, f"in {plan.fetched.directory} ({plan.environment.manager} environment {plan.environment.hash[:16]})")
+            _note(
+                err,
+                f"in {plan.fetched.directory} ({plan.environment.manager} environment {plan.environment.hash[:16]})",
+            )
             return 0
         return _Launch(client, request, plan, err).run()
     finally:

@@ -79,7 +79,9 @@ def resolve_parameters(
         elif parameter.has_default:
             value = _default_text(parameter.default)
         else:
-            problems.append(f"parameter {name!r} of entry point {entry_point.name!r} needs a value (-P {name}=…)")
+            problems.append(
+                f"parameter {name!r} of entry point {entry_point.name!r} needs a value (-P {name}=…)"
+            )
             continue
         try:
             command_values[name] = _check(parameter, value, download_dir, position)
@@ -136,7 +138,9 @@ def _check(parameter: Parameter, value: str, download_dir: Path | None, position
             raise ProjectError(f"parameter {name!r} must be a float, got {value!r}") from None
     elif kind == "uri":
         if not urlsplit(value).scheme:
-            raise ProjectError(f"parameter {name!r} must be a URI with a scheme (file://, s3://, …), got {value!r}")
+            raise ProjectError(
+                f"parameter {name!r} must be a URI with a scheme (file://, s3://, …), got {value!r}"
+            )
     elif kind == "path":
         return _path_value(name, value, download_dir, position)
     return value

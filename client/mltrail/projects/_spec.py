@@ -101,9 +101,7 @@ class Project:
         if suffix in (".py", ".sh"):
             _confined(self.directory, name, what="entry point")
             if not (self.directory / name).is_file():
-                raise ProjectError(
-                    f"entry point {name!r}: no such file in the project {self.directory}"
-                )
+                raise ProjectError(f"entry point {name!r}: no such file in the project {self.directory}")
             import shlex
 
             program = "python" if suffix == ".py" else "bash"
@@ -178,7 +176,9 @@ def _entry_point(name: str, body: Any) -> EntryPoint:
         elif spec is None:
             parameter = Parameter(key)
         else:
-            raise ProjectError(f"MLproject: parameter {key!r} of entry point {name!r}: expected a type or a mapping")
+            raise ProjectError(
+                f"MLproject: parameter {key!r} of entry point {name!r}: expected a type or a mapping"
+            )
         if parameter.type not in PARAMETER_TYPES:
             raise ProjectError(
                 f"MLproject: parameter {key!r} of entry point {name!r} has type {parameter.type!r}; "
