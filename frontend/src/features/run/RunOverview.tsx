@@ -83,6 +83,9 @@ export function RunOverview(props: { run: FragmentType<typeof RunOverviewFields>
         <section className="reproduce" data-testid="run-reproduce">
           <h3>Reproduce</h3>
           {launch.reproduce ? <pre className="mono">{launch.reproduce}</pre> : null}
+          {launch.reproduce && run.source?.gitDirty ? (
+            <p className="muted">The working tree had uncommitted changes: this line runs the commit without them.</p>
+          ) : null}
           <pre className="mono">{launch.rerun}</pre>
           {launch.rerunOf ? (
             <p>
