@@ -329,14 +329,23 @@ def test_failed_command_records_exit_code(
         """
         entry_points:
           main:
-            parameters: {code: {type: int, default: 3}}
-            command: "echo about to fail; exit {code}"
+            parameters:
+              code: {type: int, default: 3}
+              data: path
+            command: "echo about to fail; cat {data}; exit {code}"
         """,
     )
-    done = mltrail_run(launch_env, str(project), "--experiment", experiment)
+    # An http(s) `path` is downloaded for the run and the command gets the local copy.
+    holder = reader.start_run(experiment_name=experiment + "-data")
+    holder.log_text("the downloaded data", "data.txt")
+    holder.end()
+    url = f"{project_server.url}/api/artifacts/{holder.id}/data.txt"
+    done = mltrail_run(launch_env, str(project), "-P", f"data={url}", "--experiment", experiment)
     assert done.returncode == 3
+    assert "the downloaded data" in done.stdout
     run = only_run(reader, experiment)
     assert run.status == "FAILED" and run.tags["mltrail.project.exitCode"] == "3"
+    assert run.params["data"] == url  # logged as given, as MLflow logs it
     assert "about to fail" in stdout_log(project_server, run.id)
 
 
@@ -542,3 +551,14 @@ def test_from_run_reruns_the_same_commit_with_an_override(
     not_a_project_run.end()
     refused = mltrail_run(launch_env, "--from-run", not_a_project_run.id)
     assert refused.returncode == 2 and "was not launched by `mltrail run`" in refused.stderr
+
+
+def test_a_project_not_yet_committed_is_recorded_but_not_pinned(git_repo: tuple[Path, str, str]) -> None:
+    from mltrail.projects._fetch import fetch_project
+
+    repo, _, second = git_repo
+    tracked = fetch_project(str(repo / "sub"))
+    assert (tracked.repository, tracked.subdirectory, tracked.git_commit) == (str(repo), "sub", second)
+    write_project(repo / "draft", "entry_points: {main: {command: 'true'}}\n")
+    draft = fetch_project(f"{repo}#draft")
+    assert draft.git_commit == second and draft.repository is None  # a rerun runs it in place

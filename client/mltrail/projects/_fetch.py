@@ -114,6 +114,9 @@ def _in_place(root: Path, subdirectory: str) -> FetchedProject:
     branch = _git(directory, "rev-parse", "--abbrev-ref", "HEAD")
     status = _git(directory, "status", "--porcelain", "--untracked-files=no")
     remote = _git(directory, "config", "--get", "remote.origin.url")
+    subdirectory = _relative(directory.resolve(), toplevel, "")
+    # A project not yet committed cannot be rerun from the commit: record it, do not pin it.
+    committed = bool(_git(toplevel, "ls-tree", "--name-only", "HEAD", "--", subdirectory or "."))
     return FetchedProject(
         directory=directory,
         uri=uri,
@@ -121,8 +124,8 @@ def _in_place(root: Path, subdirectory: str) -> FetchedProject:
         git_branch=None if branch in (None, "HEAD") else branch,
         git_dirty=bool(status) if status is not None else None,
         git_remote=_without_credentials(remote) if remote else None,
-        repository=str(toplevel),
-        subdirectory=_relative(directory.resolve(), toplevel, ""),
+        repository=str(toplevel) if committed else None,
+        subdirectory=subdirectory,
     )
 
 
