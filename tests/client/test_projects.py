@@ -129,7 +129,8 @@ def test_parameter_errors_exit_2_and_start_nothing(
               epochs: int
               data: path
               source: {type: uri, default: "s3://bucket/key"}
-            command: "python train.py {alpha} {epochs} {data} {source}"
+              verbose: {type: bool, default: true}
+            command: "python train.py {alpha} {epochs} {data} {source} {verbose}"
         """,
     )
     runner = CliRunner()
@@ -166,7 +167,8 @@ def test_parameter_errors_exit_2_and_start_nothing(
         main, [*base, "-P", "epochs=3", "-P", "data=typed", "--dry-run"], catch_exceptions=False
     )
     assert result.exit_code == 0, result.output
-    assert f"python train.py 0.1 3 {project} s3://bucket/key" in result.output
+    assert f"python train.py 0.1 3 {project} s3://bucket/key true" in result.output
+    assert "type 'bool', read as string" in result.output  # MLflow checks no such type either
 
     assert reader.get_experiment_by_name(experiment) is None  # no run, not even its experiment
 

@@ -81,7 +81,7 @@ def launch(request: LaunchRequest, *, err: TextIO | None = None) -> int:
 
     client = MltrailClient(request.tracking_uri, capture_environment=False)
     try:
-        plan = _plan(client, request)
+        plan = _plan(client, request, err)
         if request.dry_run:
             print(plan.command, flush=True)
             _note(
@@ -94,7 +94,7 @@ def launch(request: LaunchRequest, *, err: TextIO | None = None) -> int:
         client.close()
 
 
-def _plan(client: Any, request: LaunchRequest) -> _Plan:
+def _plan(client: Any, request: LaunchRequest, err: TextIO) -> _Plan:
     experiment_id = None
     if request.from_run is not None:
         request, experiment_id = _from_run(client, request)
@@ -102,6 +102,8 @@ def _plan(client: Any, request: LaunchRequest) -> _Plan:
         raise ProjectError("give a project URI, or --from-run RUN_ID")
     fetched = fetch_project(request.uri, request.version)
     project = load_project(fetched.directory)
+    for warning in project.warnings:
+        _note(err, f"warning: {warning}")
     entry_point = project.entry_point(request.entry_point or "main")
     parameters = resolve_parameters(entry_point, request.parameters)
     manager = request.env_manager or "local"

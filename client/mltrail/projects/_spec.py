@@ -7,9 +7,11 @@ key a `python_env.yaml` beside the file is used, then (as MLflow would) a `conda
 version adds a plain `requirements.txt` after those. Without an `MLproject` file at all, or for
 an entry point not declared, a `.py` or `.sh` file of the project is an entry point of its own.
 
-Where this reading is stricter than MLflow's it says so at once, before anything starts: an
-unknown parameter type, a `python` version YAML turned into a number, conda and docker
-environments (this version builds neither, and never ignores one silently).
+Where this reading is stricter than MLflow's it says so at once, before anything starts: a
+`python` version YAML turned into a number, conda and docker environments (this version builds
+neither, and never ignores one silently). A parameter type MLflow does not check either
+(`bool`, `number`, … are found in real MLproject files) is read as `string`, as MLflow reads
+it, with a warning.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ PYTHON_ENV_FILE = "python_env.yaml"
 CONDA_ENV_FILE = "conda.yaml"
 REQUIREMENTS_FILE = "requirements.txt"
 
-# MLflow's type names, plus the `str` spelling the issue uses. Types change what a value must
-# look like, never how it is quoted into the command.
+# The types whose values are checked; they change what a value must look like, never how it
+# is quoted into the command.
 PARAMETER_TYPES = ("float", "int", "string", "str", "path", "uri")
 
 ENVIRONMENT_KEYS = ("python_env", "conda_env", "docker_env")
@@ -92,6 +94,7 @@ class Project:
     # (a requirements.txt), or "none" (the spec then only names the python version).
     environment_source: str
     environment: PythonEnvSpec
+    warnings: tuple[str, ...] = ()  # read anyway, said once on stderr
 
     def entry_point(self, name: str) -> EntryPoint:
         """The declared entry point `name`, or a `.py`/`.sh` file of the project run as one."""
@@ -132,13 +135,16 @@ def load_project(directory: str | os.PathLike[str]) -> Project:
                 "built); declare a python_env (python_env.yaml) or a requirements.txt instead"
             )
 
+    warnings: list[str] = []
     entry_points = {
-        str(name): _entry_point(str(name), body)
+        str(name): _entry_point(str(name), body, warnings)
         for name, body in (document.get("entry_points") or {}).items()
     }
     source, environment = _environment(root, document.get("python_env"))
     name = document.get("name")
-    return Project(root, str(name) if name is not None else None, entry_points, source, environment)
+    return Project(
+        root, str(name) if name is not None else None, entry_points, source, environment, tuple(warnings)
+    )
 
 
 def _find_mlproject(root: Path) -> Path | None:
@@ -163,7 +169,7 @@ def _read_yaml(path: Path) -> Any:
         raise ProjectError(f"{path.name}: not valid YAML: {error}") from None
 
 
-def _entry_point(name: str, body: Any) -> EntryPoint:
+def _entry_point(name: str, body: Any, warnings: list[str]) -> EntryPoint:
     if not isinstance(body, dict) or not isinstance(body.get("command"), str):
         raise ProjectError(f"MLproject: entry point {name!r} needs a `command` string")
     parameters: dict[str, Parameter] = {}
@@ -180,9 +186,9 @@ def _entry_point(name: str, body: Any) -> EntryPoint:
                 f"MLproject: parameter {key!r} of entry point {name!r}: expected a type or a mapping"
             )
         if parameter.type not in PARAMETER_TYPES:
-            raise ProjectError(
-                f"MLproject: parameter {key!r} of entry point {name!r} has type {parameter.type!r}; "
-                f"expected one of {', '.join(PARAMETER_TYPES)}"
+            warnings.append(
+                f"MLproject: parameter {key!r} of entry point {name!r} has type {parameter.type!r}, "
+                f"read as string (checked types: {', '.join(PARAMETER_TYPES)})"
             )
         parameters[key] = parameter
     return EntryPoint(name, body["command"], parameters)
