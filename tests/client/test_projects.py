@@ -380,14 +380,7 @@ def test_signal_is_forwarded_and_run_ends_killed(
         env=launch_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        assert launcher.stdout is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([launcher.stdout], [], [], 1)
-            if ready and "ready" in launcher.stdout.readline():
-                break
-        else:
-            pytest.fail("the script never said ready")
+        _wait_for_ready(launcher)
         launcher.send_signal(signum)
         assert launcher.wait(timeout=30) == 128 + signum
     finally:
@@ -400,6 +393,43 @@ def test_signal_is_forwarded_and_run_ends_killed(
     assert run.status == "KILLED"
     assert run.tags["mltrail.project.signal"] == signal.Signals(signum).name
     assert run.end_time is not None
+
+
+def test_a_child_that_ignores_the_signal_is_killed_after_the_grace_period(
+    tmp_path: Path, launch_env: dict[str, str], reader: MltrailClient, experiment: str
+) -> None:
+    project = write_project(
+        tmp_path / "stubborn",
+        """
+        entry_points:
+          main:
+            command: "trap '' INT TERM; echo $$ > pid; echo ready; sleep 120"
+        """,
+    )
+    env = {**launch_env, "MLTRAIL_RUN_KILL_GRACE": "1"}
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "mltrail.cli", "run", str(project), "--experiment", experiment],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        _wait_for_ready(launcher)
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    assert not _alive(int((project / "pid").read_text()))
+    assert only_run(reader, experiment).status == "KILLED"
+
+
+def _wait_for_ready(launcher: subprocess.Popen[str]) -> None:
+    assert launcher.stdout is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([launcher.stdout], [], [], 1)
+        if ready and "ready" in launcher.stdout.readline():
+            return
+    pytest.fail("the command never said ready")
 
 
 def _alive(pid: int) -> bool:

@@ -415,7 +415,7 @@ class _SignalForwarder:
         self._count += 1
         if self.received is None:
             self.received = signum
-            self._deadline = time.monotonic() + KILL_GRACE_SECONDS
+            self._deadline = time.monotonic() + _kill_grace()
         self._send(signal.SIGKILL if self._count > 1 else signum)
 
     def escalate_if_overdue(self) -> None:
@@ -430,6 +430,13 @@ class _SignalForwarder:
             os.killpg(process.pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def _kill_grace() -> float:
+    try:
+        return float(os.environ.get("MLTRAIL_RUN_KILL_GRACE", KILL_GRACE_SECONDS))
+    except ValueError:
+        return KILL_GRACE_SECONDS
 
 
 def _log_limit() -> int:
