@@ -578,6 +578,7 @@ def test_from_run_reruns_the_same_commit_with_an_override(
     assert new.tags["mltrail.project.rerunOf"] == old.id
     assert runs[old.id].tags["mltrail.project.lastRerun"] == new.id
     assert new.source is not None and new.source.git_commit == first
+    assert new.tags["mltrail.project.version"] == first
 
     not_a_project_run = reader.start_run(experiment_name=experiment)
     not_a_project_run.end()

@@ -71,6 +71,7 @@ class _Plan:
     environment: Environment
     command: str
     launch: dict[str, Any]  # the pinned request a rerun repeats
+    request: LaunchRequest  # as given, or with --from-run: the original's, overrides applied
     experiment_id: str | None = None
 
 
@@ -89,7 +90,7 @@ def launch(request: LaunchRequest, *, err: TextIO | None = None) -> int:
                 f"in {plan.fetched.directory} ({plan.environment.manager} environment {plan.environment.hash[:16]})",
             )
             return 0
-        return _Launch(client, request, plan, err).run()
+        return _Launch(client, plan, err).run()
     finally:
         client.close()
 
@@ -119,7 +120,7 @@ def _plan(client: Any, request: LaunchRequest, err: TextIO) -> _Plan:
         "parameters": parameters.values,
         "env_manager": manager,
     }
-    return _Plan(fetched, entry_point, parameters, environment, command, launch, experiment_id)
+    return _Plan(fetched, entry_point, parameters, environment, command, launch, request, experiment_id)
 
 
 def _from_run(client: Any, request: LaunchRequest) -> tuple[LaunchRequest, str | None]:
@@ -159,9 +160,9 @@ def reproduce_command(launch: dict[str, Any]) -> str:
 
 
 class _Launch:
-    def __init__(self, client: Any, request: LaunchRequest, plan: _Plan, err: TextIO) -> None:
+    def __init__(self, client: Any, plan: _Plan, err: TextIO) -> None:
         self.client = client
-        self.request = request
+        self.request = plan.request
         self.plan = plan
         self.err = err
         self.log = _OutputTail(_log_limit())
@@ -170,9 +171,14 @@ class _Launch:
 
     def run(self) -> int:
         plan = self.plan
-        self._create_run()
-        _note(self.err, f"run {self.run_id} started; command: {plan.command}")
+        # Installed before the run exists: a Ctrl-C from here on ends it KILLED, never open.
         self.signals.install()
+        try:
+            self._create_run()
+        except BaseException:
+            self.signals.restore()
+            raise
+        _note(self.err, f"run {self.run_id} started; command: {plan.command}")
         status, exit_code, tags = "FAILED", 1, {}
         try:
             exit_code = self._execute()
@@ -263,8 +269,9 @@ class _Launch:
         if self.signals.received is not None:
             return 128 + self.signals.received
         with tempfile.TemporaryDirectory(prefix="mltrail-run-") as downloads:
+            # Resolved again from the validated values, this time downloading remote paths.
             parameters = resolve_parameters(
-                plan.entry_point, self.request_parameters(), download_dir=Path(downloads)
+                plan.entry_point, dict(plan.parameters.values), download_dir=Path(downloads)
             )
             command = build_command(plan.entry_point, parameters)
             env = environment.child_env(dict(os.environ))
@@ -275,10 +282,6 @@ class _Launch:
                 PYTHONUNBUFFERED=env.get("PYTHONUNBUFFERED", "1"),
             )
             return self._run_process(["bash", "-c", command], plan.fetched.directory, env)
-
-    def request_parameters(self) -> dict[str, str]:
-        # Values as validated (given or default); resolving again downloads remote paths.
-        return {k: v for k, v in self.plan.parameters.values.items()}
 
     def _run_step(self, argv: Sequence[str], cwd: Path) -> int:
         if self.signals.received is not None:
