@@ -156,6 +156,8 @@ def test_parameter_errors_exit_2_and_start_nothing(
     )
     assert "expected KEY=VALUE" in refused("-P", "epochs")
     assert "'nope' is not declared" in refused("-e", "nope")
+    missing_dir = runner.invoke(main, ["run", str(tmp_path / "no-such-project"), "--dry-run"])
+    assert missing_dir.exit_code == 2 and "does not exist" in missing_dir.output
 
     # A valid request with --dry-run prints the command (paths made absolute) and starts nothing.
     result = runner.invoke(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -24,6 +25,9 @@ from urllib.request import url2pathname
 
 from mltrail._env import _without_credentials
 from mltrail.projects._spec import ProjectError
+
+# git's scp-like remote syntax, `user@host:path`: a remote, not a missing local directory.
+_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ def fetch_project(uri: str, version: str | None = None) -> FetchedProject:
         remote_url = str(toplevel)
         # `/repo/sub#more` at a version is `/repo#sub/more`: the clone is of the whole repository.
         subdirectory = _relative(local, toplevel, subdirectory)
+    elif not urlsplit(base).scheme and not _SCP_LIKE.match(base):
+        raise ProjectError(f"project directory {base!r} does not exist")
     else:
         remote_url = base
     checkout, commit, branch = _checkout(remote_url, version)
