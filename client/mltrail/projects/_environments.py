@@ -229,6 +229,8 @@ def _find_python(requested: str | None) -> tuple[str, str] | None:
     if not requested:
         return sys.executable, current
     wanted = _major_minor(requested)
+    if current == requested or (requested == wanted and _major_minor(current) == wanted):
+        return sys.executable, current  # no need to start other interpreters to ask theirs
     candidates: list[tuple[str, str]] = [(sys.executable, current)]
     for name in (f"python{wanted}", "python3"):
         path = shutil.which(name)
