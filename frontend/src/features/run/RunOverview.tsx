@@ -1,10 +1,14 @@
 /**
  * The run's overview panel: status and timing, who ran it, the code version and entry point,
- * the environment captured at start, and the datasets it consumed.
+ * the environment captured at start, the datasets it consumed, and (for a run `mltrail run`
+ * launched) the command that reproduces it with links to the original and its rerun.
  */
+import { Link } from 'react-router';
 import { graphql, getFragmentData, type FragmentType } from '../../graphql/generated';
 import { StatusBadge } from '../../components/ui/StatusBadge';
 import { formatDuration, formatTimestamp } from '../../lib/format';
+import { paths } from '../../lib/paths';
+import { projectLaunch } from './projectLaunch';
 
 export const RunOverviewFields = graphql(`
   fragment RunOverviewFields on Run {
@@ -23,6 +27,10 @@ export const RunOverviewFields = graphql(`
       gitRemote
     }
     environment
+    tags {
+      key
+      value
+    }
     inputs {
       name
       digest
@@ -37,6 +45,7 @@ export function RunOverview(props: { run: FragmentType<typeof RunOverviewFields>
   const run = getFragmentData(RunOverviewFields, props.run);
   const duration = run.duration ?? (run.endTime != null ? run.endTime - run.startTime : Date.now() - run.startTime);
   const env = environmentEntries(run.environment);
+  const launch = projectLaunch(run.id, run.tags);
   return (
     <div className="panel run-overview" data-testid="run-overview">
       <h2>Overview</h2>
@@ -70,6 +79,26 @@ export function RunOverview(props: { run: FragmentType<typeof RunOverviewFields>
         <dt>Artifacts</dt>
         <dd className="mono">{run.artifactUri}</dd>
       </dl>
+      {launch ? (
+        <section className="reproduce" data-testid="run-reproduce">
+          <h3>Reproduce</h3>
+          {launch.reproduce ? <pre className="mono">{launch.reproduce}</pre> : null}
+          {launch.reproduce && run.source?.gitDirty ? (
+            <p className="muted">The working tree had uncommitted changes: this line runs the commit without them.</p>
+          ) : null}
+          <pre className="mono">{launch.rerun}</pre>
+          {launch.rerunOf ? (
+            <p>
+              Rerun of <Link to={paths.run(launch.rerunOf)} className="mono">{launch.rerunOf}</Link>
+            </p>
+          ) : null}
+          {launch.lastRerun ? (
+            <p>
+              Rerun as <Link to={paths.run(launch.lastRerun)} className="mono">{launch.lastRerun}</Link>
+            </p>
+          ) : null}
+        </section>
+      ) : null}
       <h3>Environment</h3>
       {env.length === 0 ? (
         <p className="muted">No environment was captured.</p>
