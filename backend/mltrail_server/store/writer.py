@@ -29,7 +29,6 @@ from mltrail_server.store.batch_writes import (
     BatchRequest,
     KnownIds,
     Learned,
-    MetricColumns,
     log_batch_program,
 )
 from mltrail_server.store.engine import Database, sqlite_path, tune_sqlite
@@ -232,10 +231,4 @@ def open_run_writer(database: Database) -> RunWriter:
     return PostgresRunWriter(database)
 
 
-__all__ = [
-    "BatchOutcome",
-    "BatchRequest",
-    "MetricColumns",
-    "RunWriter",
-    "open_run_writer",
-]
+__all__ = ["PostgresRunWriter", "RunWriter", "SqliteRunWriter", "WriterThread", "open_run_writer"]
