@@ -18,6 +18,10 @@ from mltrail_server.store.writer import RunWriter
 
 if TYPE_CHECKING:
     # Types only: the HTTP layer (telemetry) sits beside graphql/, not under it.
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.websockets import WebSocket
+
     from mltrail_server.artifacts import ArtifactStore
     from mltrail_server.events import EventBus
     from mltrail_server.http.prometheus import Telemetry
@@ -40,8 +44,8 @@ class Resources:
 @dataclass
 class Context:
     resources: Resources
-    request: Any = None
-    response: Any = None
+    request: Request | WebSocket | None = None
+    response: Response | None = None
     user: str | None = None
     _session: AsyncSession | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
