@@ -31,7 +31,7 @@ class Fetch(Enum):
 
     ONE = "one"  # the first row as a tuple, or None
     ALL = "all"  # every row, as a list of tuples
-    NOTHING = "many"  # executemany over ``args`` (a list of parameter tuples): None
+    NOTHING = "nothing"  # executemany over ``args`` (a list of parameter tuples): None
 
 
 @dataclass(frozen=True, slots=True)
