@@ -31,7 +31,7 @@ from mltrail_server.graphql.schema import build_schema
 from mltrail_server.http import health, prometheus
 from mltrail_server.store import migrate
 from mltrail_server.store.engine import open_database
-from mltrail_server.store.ingest import open_batch_writer
+from mltrail_server.store.writer import open_run_writer
 
 log = logging.getLogger("mltrail.server")
 
@@ -165,7 +165,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await migrate.upgrade(db.write_engine)
             else:
                 await migrate.check_current(db.read_engine)
-            writer = open_batch_writer(db)
+            writer = open_run_writer(db)
             stack.push_async_callback(writer.close)
             store = await stack.enter_async_context(open_artifact_store(settings))
             bus = await stack.enter_async_context(open_event_bus(settings.redis_url))

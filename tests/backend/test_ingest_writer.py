@@ -6,18 +6,19 @@ from __future__ import annotations
 import pytest
 
 from fixtures.documents import HISTORIES, LOG_BATCH, metrics, new_experiment, new_run
-from mltrail_server.store import ingest
+from mltrail_server.store import batch_writes
+from mltrail_server.store.writer import WriterThread, open_run_writer
 
 
 async def test_a_rolled_back_batch_leaves_no_key_id_behind(gql, monkeypatch):
     rid = await new_run(gql, await new_experiment(gql))
-    real_summarize = ingest.summarize
+    real_summarize = batch_writes.summarize
 
     def fail_once(*args, **kwargs):
-        monkeypatch.setattr(ingest, "summarize", real_summarize)
+        monkeypatch.setattr(batch_writes, "summarize", real_summarize)
         raise RuntimeError("disk full (injected after the key was interned)")
 
-    monkeypatch.setattr(ingest, "summarize", fail_once)
+    monkeypatch.setattr(batch_writes, "summarize", fail_once)
     body = await gql.raw(LOG_BATCH, {"runId": rid, "metrics": metrics("fresh", [1.0])})
     assert body["errors"][0]["extensions"]["code"] == "INTERNAL"
     # The rolled-back id may be handed to the next new key; "fresh" must not follow it there.
@@ -47,7 +48,7 @@ async def test_writer_thread_runs_calls_in_order_and_hands_back_results_and_erro
     import asyncio
     import threading
 
-    thread = ingest.WriterThread("test-writer")
+    thread = WriterThread("test-writer")
     seen: list[int] = []
     gate = threading.Event()
 
@@ -90,21 +91,21 @@ async def test_sqlite_wal_is_checkpointed_in_the_background(tmp_path):
     import time
 
     from mltrail_server.config import Settings
-    from mltrail_server.services import tracking
+    from mltrail_server.services import runs
     from mltrail_server.store import migrate
     from mltrail_server.store.engine import open_database
 
     path = tmp_path / "wal.db"
     db = open_database(f"sqlite+aiosqlite:///{path}")
     await migrate.upgrade(db.write_engine)
-    writer = ingest.open_batch_writer(db)
+    writer = open_run_writer(db)
     try:
-        run = await tracking.create_run(db, writer, settings=Settings(), experiment_name="e")
+        run = await runs.create_run(db, writer, settings=Settings(), experiment_name="e")
         size_before = path.stat().st_size
         n = 20_000
-        columns = ingest.MetricColumns(["loss"] * n, [0.5] * n, list(range(n)), [1] * n)
+        columns = batch_writes.MetricColumns(["loss"] * n, [0.5] * n, list(range(n)), [1] * n)
         for b in range(5):
-            await writer.write(ingest.BatchRequest(run.id, f"b{b}", columns, (), (), 0))
+            await writer.write(batch_writes.BatchRequest(run.id, f"b{b}", columns, (), (), 0))
         deadline = time.monotonic() + 10
         while path.stat().st_size <= size_before:
             assert time.monotonic() < deadline, "no background checkpoint within 10 s"

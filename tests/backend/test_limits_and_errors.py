@@ -48,12 +48,12 @@ async def test_non_numeric_metric_literal_in_document(gql):
 
 
 async def test_internal_errors_are_masked(gql, app, monkeypatch):
-    from mltrail_server.services import tracking
+    from mltrail_server.services import experiments
 
     async def broken(*args, **kwargs):
         raise RuntimeError("secret detail: password=hunter2")
 
-    monkeypatch.setattr(tracking, "list_experiments", broken)
+    monkeypatch.setattr(experiments, "list_experiments", broken)
     body = await gql.raw("{ experiments { totalCount } }")
     error = body["errors"][0]
     assert error["extensions"]["code"] == "INTERNAL"

@@ -7,7 +7,7 @@ import math
 from alembic import command
 from sqlalchemy import text
 
-from mltrail_server.services import tracking
+from mltrail_server.services import metrics
 from mltrail_server.store import migrate
 from mltrail_server.store.engine import open_database
 
@@ -65,7 +65,7 @@ async def test_upgrade_moves_points_into_chunks_and_downgrade_restores_them(data
 
         await _at(db.write_engine, "head")
         async with db.sessionmaker() as session:
-            got = await tracking.metric_histories(
+            got = await metrics.metric_histories(
                 session, settings=settings, run_ids=["a" * 32], keys=None, max_points=None
             )
             chunks = (await session.execute(text("SELECT key_id, n FROM metric_chunks ORDER BY id"))).all()

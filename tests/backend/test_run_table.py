@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import event
 
 from fixtures.documents import LOG_BATCH, SEARCH, metrics, new_experiment, new_run
-from mltrail_server.services import tracking
+from mltrail_server.store import driver_reads
 
 TABLE = """
 query($experimentIds: [ID!], $filter: String, $orderBy: [String!], $first: Int, $after: String,
@@ -142,7 +142,7 @@ async def test_statement_count_does_not_grow_with_page_size(app, gql, monkeypatc
     engine = app.state.resources.db.read_engine.sync_engine
     statements: list[str] = []
     cell_calls: list[int] = []
-    page_cells = tracking._page_cells
+    page_cells = driver_reads.read_page_cells
 
     async def counted(session, pks, *keys):
         cell_calls.append(len(pks))
@@ -151,7 +151,7 @@ async def test_statement_count_does_not_grow_with_page_size(app, gql, monkeypatc
     def record(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    monkeypatch.setattr(tracking, "_page_cells", counted)
+    monkeypatch.setattr(driver_reads, "read_page_cells", counted)
     event.listen(engine, "before_cursor_execute", record)
     try:
         for first in (3, 30):

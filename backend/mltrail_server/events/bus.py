@@ -82,20 +82,3 @@ class LocalFanout:
                 subscribers.discard(subscriber)
                 if not subscribers:
                     del self.topics[topic]
-
-
-@asynccontextmanager
-async def open_event_bus(redis_url: str | None) -> AsyncIterator[EventBus]:
-    """In-process without a Redis URL; Redis pub/sub (shared by all replicas) with one."""
-    if redis_url:
-        from mltrail_server.events.redis import RedisBus
-
-        bus: EventBus = await RedisBus.connect(redis_url)
-    else:
-        from mltrail_server.events.memory import MemoryBus
-
-        bus = MemoryBus()
-    try:
-        yield bus
-    finally:
-        await bus.close()

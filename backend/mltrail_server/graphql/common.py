@@ -7,7 +7,11 @@ from typing import Any
 
 import strawberry
 
-from mltrail_server.services.tracking import Page, count
+from mltrail_server.errors import InvalidArgument
+from mltrail_server.services.pagination import Page
+
+# What a list answers when the client does not say `first` (the schema's default too).
+DEFAULT_PAGE_SIZE = 100
 
 
 @strawberry.type(description="A key/value label; mutable.")
@@ -46,8 +50,8 @@ def pairs(items: list[TagInput] | None) -> list[tuple[str, str]]:
 
 
 class ConnectionBase:
-    """Shared behaviour of connections: built from a service Page; totalCount runs its count
-    query only when asked. Subclasses name their node and edge types (plain class attributes,
+    """Shared behaviour of connections: built from a service Page; totalCount runs the page's
+    count only when asked. Subclasses name their node and edge types (plain class attributes,
     not GraphQL fields)."""
 
     _page: Page
@@ -67,13 +71,11 @@ class ConnectionBase:
         )
 
     async def _total_count(self, info: strawberry.Info) -> int:
-        return await info.context.read(count, query=self._page.count_query)
+        return await info.context.read(self._page.total_count)
 
 
 def page_size(first: int | None, maximum: int) -> int:
-    from mltrail_server.errors import InvalidArgument
-
-    size = 100 if first is None else first
+    size = DEFAULT_PAGE_SIZE if first is None else first
     if not 0 <= size <= maximum:
         raise InvalidArgument(f"first: {size} is out of range; ask for 0 to {maximum} items per page")
     return size

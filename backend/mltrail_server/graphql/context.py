@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mltrail_server.config import Settings
 from mltrail_server.graphql.loaders import Loaders, build_loaders
 from mltrail_server.store.engine import Database
-from mltrail_server.store.ingest import BatchWriter
+from mltrail_server.store.writer import RunWriter
+
+if TYPE_CHECKING:
+    # Types only: the HTTP layer (telemetry) sits beside graphql/, not under it.
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.websockets import WebSocket
+
+    from mltrail_server.artifacts import ArtifactStore
+    from mltrail_server.events import EventBus
+    from mltrail_server.http.prometheus import Telemetry
 
 T = TypeVar("T")
 
@@ -25,17 +35,17 @@ class Resources:
 
     settings: Settings
     db: Database
-    writer: BatchWriter
-    telemetry: Any = None
-    artifact_store: Any = None
-    bus: Any = None
+    writer: RunWriter
+    telemetry: Telemetry | None = None
+    artifact_store: ArtifactStore | None = None
+    bus: EventBus | None = None
 
 
 @dataclass
 class Context:
     resources: Resources
-    request: Any = None
-    response: Any = None
+    request: Request | WebSocket | None = None
+    response: Response | None = None
     user: str | None = None
     _session: AsyncSession | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)

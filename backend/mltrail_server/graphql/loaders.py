@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from mltrail_server.services import tracking
+from mltrail_server.services import batch_reads
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -36,13 +36,13 @@ def _loader(
 class Loaders:
     params_by_run: DataLoader[int, list[tuple[str, str]]]
     tags_by_run: DataLoader[int, list[tuple[str, str]]]
-    latest_metrics_by_run: DataLoader[int, list[tracking.LatestMetricData]]
+    latest_metrics_by_run: DataLoader[int, list[batch_reads.LatestMetricData]]
     inputs_by_run: DataLoader[int, list[Any]]
     run_by_id: DataLoader[str, Any]
     children_by_parent: DataLoader[str, list[Any]]
     experiment_by_id: DataLoader[int, Any]
     experiment_tags: DataLoader[int, list[tuple[str, str]]]
-    experiment_stats: DataLoader[int, tracking.ExperimentStats]
+    experiment_stats: DataLoader[int, batch_reads.ExperimentStats]
     experiment_keys: DataLoader[int, dict[int, list[str]]]
 
 
@@ -53,16 +53,16 @@ def build_loaders(read: Callable[..., Awaitable[Any]]) -> Loaders:
         return None
 
     return Loaders(
-        params_by_run=_loader(read, tracking.params_by_run, "run_pks", list),
-        tags_by_run=_loader(read, tracking.tags_by_run, "run_pks", list),
-        latest_metrics_by_run=_loader(read, tracking.latest_metrics_by_run, "run_pks", list),
-        inputs_by_run=_loader(read, tracking.inputs_by_run, "run_pks", list),
-        run_by_id=_loader(read, tracking.runs_by_id, "run_ids", none),
-        children_by_parent=_loader(read, tracking.children_by_parent, "parent_ids", list),
-        experiment_by_id=_loader(read, tracking.experiments_by_id, "ids", none),
-        experiment_tags=_loader(read, tracking.experiment_tags_by_id, "ids", list),
+        params_by_run=_loader(read, batch_reads.params_by_run, "run_pks", list),
+        tags_by_run=_loader(read, batch_reads.tags_by_run, "run_pks", list),
+        latest_metrics_by_run=_loader(read, batch_reads.latest_metrics_by_run, "run_pks", list),
+        inputs_by_run=_loader(read, batch_reads.inputs_by_run, "run_pks", list),
+        run_by_id=_loader(read, batch_reads.runs_by_id, "run_ids", none),
+        children_by_parent=_loader(read, batch_reads.children_by_parent, "parent_ids", list),
+        experiment_by_id=_loader(read, batch_reads.experiments_by_id, "ids", none),
+        experiment_tags=_loader(read, batch_reads.experiment_tags_by_id, "ids", list),
         experiment_stats=_loader(
-            read, tracking.experiment_stats_by_id, "ids", lambda: tracking.ExperimentStats(0, None)
+            read, batch_reads.experiment_stats_by_id, "ids", lambda: batch_reads.ExperimentStats(0, None)
         ),
-        experiment_keys=_loader(read, tracking.experiment_keys_by_id, "ids", dict),
+        experiment_keys=_loader(read, batch_reads.experiment_keys_by_id, "ids", dict),
     )

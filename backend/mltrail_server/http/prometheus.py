@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mltrail_server.store.ingest import BatchOutcome
+from mltrail_server.store.batch_writes import BatchOutcome
 
 
 class Telemetry:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from mltrail_server.artifacts.base import TEMP_PREFIX, ArtifactEntry, ArtifactStore
 from mltrail_server.errors import Internal, InvalidArgument, NotFound
+from mltrail_server.services.runs import get_run
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,9 +78,7 @@ def normalize_artifact_path(raw: Any, *, field: str = "path", allow_root: bool =
 
 async def get_run_artifact_root(session: AsyncSession, *, run_id: str, for_write: bool = False) -> str:
     """The run's artifact URI; ``NotFound`` for unknown runs, and for deleted ones when writing."""
-    from mltrail_server.services import tracking
-
-    run = await tracking.get_run(session, run_id=run_id)  # NotFound for unknown runs
+    run = await get_run(session, run_id=run_id)  # NotFound for unknown runs
     if for_write and run.deleted_at is not None:
         raise NotFound(f"runId: run {run_id!r} is deleted; restore it before uploading artifacts")
     return run.artifact_uri

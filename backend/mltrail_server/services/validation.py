@@ -1,8 +1,12 @@
-"""Input checks shared by the tracking services: each error names the field and the value."""
+"""Input checks of every service, in one place: each error names the field and the value.
+
+The rules for a whole logBatch (``check_batch``) live here too: a batch is checked entirely
+before any of it is written."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from mltrail_server.config import Settings
 from mltrail_server.errors import InvalidArgument, NotFound
@@ -75,3 +79,58 @@ def check_status(field: str, value: str) -> str:
     if value not in RUN_STATUSES:
         raise InvalidArgument(f"{field}: {value!r} is not one of {', '.join(RUN_STATUSES)}")
     return value
+
+
+BATCH_ID_MAX_LENGTH = 128
+
+
+def check_param_items(settings: Settings, params: Sequence[tuple[str, str]]) -> None:
+    """The count limit and each key and value, with the element named in the error."""
+    if len(params) > settings.max_batch_params:
+        raise InvalidArgument(f"params: {len(params)} in one batch; the limit is {settings.max_batch_params}")
+    for i, (key, value) in enumerate(params):
+        check_key(f"params[{i}]", key, settings)
+        check_value(f"params[{i}]", key, value, settings.max_param_value_length)
+
+
+def check_tags(settings: Settings, field: str, tags: Sequence[tuple[str, str]]) -> None:
+    """Each key and value of a list of tags (no count limit: see ``check_batch``)."""
+    for key, value in tags:
+        check_key(field, key, settings)
+        check_value(field, key, value, settings.max_tag_value_length)
+
+
+def check_batch(
+    settings: Settings,
+    *,
+    batch_id: str | None,
+    metric_keys: Sequence[str],
+    values: Sequence[float],
+    steps: Sequence[int],
+    timestamps: Sequence[int],
+    params: Sequence[tuple[str, str]],
+    tags: Sequence[tuple[str, str]],
+) -> None:
+    """Check a whole logBatch before any of it is written; errors name the element."""
+    if batch_id is not None and not 0 < len(batch_id) <= BATCH_ID_MAX_LENGTH:
+        raise InvalidArgument(
+            f"batchId: must be 1 to {BATCH_ID_MAX_LENGTH} characters long, got {len(batch_id)}"
+        )
+    n = len(metric_keys)
+    for name, length in {"values": len(values), "steps": len(steps), "timestamps": len(timestamps)}.items():
+        if length != n:
+            raise InvalidArgument(
+                f"metrics.{name}: has {length} elements but metrics.keys has {n}; the lists are parallel"
+            )
+    if n > settings.max_batch_points:
+        raise InvalidArgument(
+            f"metrics: {n} points in one batch; the limit is {settings.max_batch_points} (split the batch)"
+        )
+    for key in set(metric_keys):
+        check_key("metrics.keys", key, settings)
+    check_param_items(settings, params)
+    if len(tags) > settings.max_batch_tags:
+        raise InvalidArgument(f"tags: {len(tags)} in one batch; the limit is {settings.max_batch_tags}")
+    for i, (key, value) in enumerate(tags):
+        check_key(f"tags[{i}]", key, settings)
+        check_value(f"tags[{i}]", key, value, settings.max_tag_value_length)

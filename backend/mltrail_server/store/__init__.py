@@ -1,1 +1,1 @@
-"""Persistence: tables, engines, migrations and the bulk ingest writer."""
+"""Persistence: tables, engines, migrations, the write programs and the run writer."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -123,3 +124,10 @@ def open_database(url: str, *, pool_size: int = 10) -> Database:
         sessionmaker=async_sessionmaker(read_engine, expire_on_commit=False),
         write_sessionmaker=async_sessionmaker(write_engine, expire_on_commit=False),
     )
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT for the session's dialect, so ``on_conflict_*`` works on SQLite and
+    PostgreSQL alike (SQLAlchemy's generic insert has no ON CONFLICT)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)

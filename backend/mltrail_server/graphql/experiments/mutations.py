@@ -7,7 +7,7 @@ import strawberry
 from mltrail_server.graphql.common import TagInput, pairs
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.experiments.types import Experiment
-from mltrail_server.services import tracking
+from mltrail_server.services import experiments as experiment_service
 
 
 @strawberry.type
@@ -17,7 +17,7 @@ class ExperimentMutation:
         self, info: Info, name: str, description: str | None = None, tags: list[TagInput] | None = None
     ) -> Experiment:
         async with info.context.transaction() as session:
-            experiment = await tracking.create_experiment(
+            experiment = await experiment_service.create_experiment(
                 session, settings=info.context.settings, name=name, description=description, tags=pairs(tags)
             )
         return Experiment.from_model(experiment)
@@ -27,7 +27,7 @@ class ExperimentMutation:
         self, info: Info, id: strawberry.ID, name: str | None = None, description: str | None = None
     ) -> Experiment:
         async with info.context.transaction() as session:
-            experiment = await tracking.update_experiment(
+            experiment = await experiment_service.update_experiment(
                 session, settings=info.context.settings, experiment_id=id, name=name, description=description
             )
         return Experiment.from_model(experiment)
@@ -35,11 +35,11 @@ class ExperimentMutation:
     @strawberry.mutation(description="Soft-delete an experiment; its runs can no longer be logged to.")
     async def delete_experiment(self, info: Info, id: strawberry.ID) -> Experiment:
         async with info.context.transaction() as session:
-            experiment = await tracking.set_experiment_deleted(session, experiment_id=id, deleted=True)
+            experiment = await experiment_service.set_experiment_deleted(session, experiment_id=id, deleted=True)
         return Experiment.from_model(experiment)
 
     @strawberry.mutation(description="Restore a soft-deleted experiment.")
     async def restore_experiment(self, info: Info, id: strawberry.ID) -> Experiment:
         async with info.context.transaction() as session:
-            experiment = await tracking.set_experiment_deleted(session, experiment_id=id, deleted=False)
+            experiment = await experiment_service.set_experiment_deleted(session, experiment_id=id, deleted=False)
         return Experiment.from_model(experiment)

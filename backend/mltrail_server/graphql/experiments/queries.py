@@ -7,7 +7,7 @@ import strawberry
 from mltrail_server.graphql.common import page_size
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.experiments.types import Experiment, ExperimentConnection
-from mltrail_server.services import tracking
+from mltrail_server.services import experiments as experiment_service
 
 
 @strawberry.type
@@ -25,7 +25,7 @@ class ExperimentQuery:
         include_deleted: bool = False,
     ) -> ExperimentConnection:
         page = await info.context.read(
-            tracking.list_experiments,
+            experiment_service.list_experiments,
             dialect=info.context.dialect,
             filter_text=filter,
             first=page_size(first, info.context.settings.max_page_size),
@@ -38,5 +38,5 @@ class ExperimentQuery:
     async def experiment(
         self, info: Info, id: strawberry.ID | None = None, name: str | None = None
     ) -> Experiment | None:
-        found = await info.context.read(tracking.get_experiment, experiment_id=id, name=name)
+        found = await info.context.read(experiment_service.get_experiment, experiment_id=id, name=name)
         return Experiment.from_model(found)

@@ -7,7 +7,7 @@ import strawberry
 from mltrail_server.graphql.common import ConnectionBase, PageInfo, Tag
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.scalars import Long
-from mltrail_server.services.tracking import Page
+from mltrail_server.services.pagination import Page
 from mltrail_server.store import models as m
 
 
@@ -76,7 +76,7 @@ class ExperimentConnection(ConnectionBase):
     edges: list[ExperimentEdge]
     nodes: list[Experiment]
     page_info: PageInfo
-    _page: strawberry.Private[Page]
+    _page: strawberry.Private[Page[m.Experiment]]
     node_type = Experiment
     edge_type = ExperimentEdge
 

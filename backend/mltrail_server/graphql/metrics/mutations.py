@@ -8,8 +8,13 @@ from mltrail_server.graphql.common import TagInput, pairs
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.metrics.types import LogBatchResult, MetricBatchInput
 from mltrail_server.graphql.runs.types import ParamInput
-from mltrail_server.services import tracking
-from mltrail_server.store.ingest import MetricColumns
+from mltrail_server.graphql.scalars import LongList, MetricValueList, StringList
+from mltrail_server.services import metrics as metric_service
+
+# What a batch without metrics carries: no points (the service then writes none).
+NO_POINTS = MetricBatchInput(
+    keys=StringList([]), values=MetricValueList([]), steps=LongList([]), timestamps=LongList([])
+)
 
 
 @strawberry.type
@@ -28,21 +33,19 @@ class MetricMutation:
         params: list[ParamInput] | None = None,
         tags: list[TagInput] | None = None,
     ) -> LogBatchResult:
-        columns = (
-            MetricColumns(metrics.keys, metrics.values, metrics.steps, metrics.timestamps)
-            if metrics is not None
-            else None
-        )
-        request = tracking.validate_batch(
+        points = metrics or NO_POINTS
+        outcome = await metric_service.log_batch(
+            info.context.resources.writer,
             settings=info.context.settings,
             run_id=run_id,
             batch_id=batch_id,
-            metrics=columns,
+            metric_keys=points.keys,
+            values=points.values,
+            steps=points.steps,
+            timestamps=points.timestamps,
             params=[(p.key, p.value) for p in params or []],
             tags=pairs(tags),
-        )
-        outcome = await tracking.log_batch(
-            info.context.resources.writer, request, bus=info.context.resources.bus
+            bus=info.context.resources.bus,
         )
         telemetry = info.context.resources.telemetry
         if telemetry is not None:

@@ -7,7 +7,7 @@ import strawberry
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.metrics.types import MetricSeries
 from mltrail_server.graphql.scalars import Long, LongList, MetricValueList
-from mltrail_server.services import tracking
+from mltrail_server.services import metrics as metric_service
 
 
 @strawberry.type
@@ -28,7 +28,7 @@ class MetricQuery:
         max_step: Long | None = None,
     ) -> list[MetricSeries]:
         series = await info.context.read(
-            tracking.metric_histories,
+            metric_service.metric_histories,
             settings=info.context.settings,
             run_ids=run_ids,
             keys=keys,

@@ -9,13 +9,13 @@ from mltrail_server.graphql.common import Tag, TagInput, pairs
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.runs.types import DatasetSpec, ParamInput, Run, RunSourceInput, RunStatus
 from mltrail_server.graphql.scalars import Long
-from mltrail_server.services import tracking
+from mltrail_server.services import runs as run_service
 from mltrail_server.store import models as m
 
 
 async def announce(info: Info, run: m.Run, change: str) -> None:
     """After the commit: live subscribers learn of the change."""
-    await tracking.announce_run(
+    await run_service.announce_run(
         info.context.resources.bus, run_id=run.id, experiment_id=run.experiment_id, change=change
     )
 
@@ -43,9 +43,9 @@ class RunMutation:
         source: RunSourceInput | None = None,
         environment: JSON | None = None,
     ) -> Run:
-        src = tracking.RunSourceData(**vars(source)) if source is not None else None
+        src = run_service.RunSourceData(**vars(source)) if source is not None else None
         resources = info.context.resources
-        run = await tracking.create_run(
+        run = await run_service.create_run(
             resources.db,
             resources.writer,
             settings=info.context.settings,
@@ -76,7 +76,7 @@ class RunMutation:
         name: str | None = None,
     ) -> Run:
         async with info.context.transaction() as session:
-            run = await tracking.update_run(
+            run = await run_service.update_run(
                 session,
                 settings=info.context.settings,
                 run_id=id,
@@ -90,14 +90,14 @@ class RunMutation:
     @strawberry.mutation(description="Soft-delete a run.")
     async def delete_run(self, info: Info, id: strawberry.ID) -> Run:
         async with info.context.transaction() as session:
-            run = await tracking.set_run_deleted(session, run_id=id, deleted=True)
+            run = await run_service.set_run_deleted(session, run_id=id, deleted=True)
         await announce(info, run, "deleted")
         return Run.from_model(run)
 
     @strawberry.mutation(description="Restore a soft-deleted run.")
     async def restore_run(self, info: Info, id: strawberry.ID) -> Run:
         async with info.context.transaction() as session:
-            run = await tracking.set_run_deleted(session, run_id=id, deleted=False)
+            run = await run_service.set_run_deleted(session, run_id=id, deleted=False)
         await announce(info, run, "restored")
         return Run.from_model(run)
 
@@ -113,7 +113,7 @@ class RunMutation:
         experiment_id: strawberry.ID | None = None,
     ) -> Tag:
         async with info.context.transaction() as session:
-            k, v = await tracking.set_tag(
+            k, v = await run_service.set_tag(
                 session,
                 settings=info.context.settings,
                 run_id=run_id,
@@ -132,16 +132,16 @@ class RunMutation:
         experiment_id: strawberry.ID | None = None,
     ) -> bool:
         async with info.context.transaction() as session:
-            await tracking.delete_tag(session, run_id=run_id, experiment_id=experiment_id, key=key)
+            await run_service.delete_tag(session, run_id=run_id, experiment_id=experiment_id, key=key)
         return True
 
     @strawberry.mutation(
         description="Link datasets to a run; the same (name, digest, context) again is a no-op."
     )
     async def log_inputs(self, info: Info, run_id: strawberry.ID, datasets: list[DatasetSpec]) -> Run:
-        specs = [tracking.DatasetSpec(**vars(d)) for d in datasets]
+        specs = [run_service.DatasetSpec(**vars(d)) for d in datasets]
         async with info.context.transaction() as session:
-            run = await tracking.log_inputs(
+            run = await run_service.log_inputs(
                 session, settings=info.context.settings, run_id=run_id, datasets=specs
             )
         await announce(info, run, "logged")

@@ -9,7 +9,9 @@ import strawberry
 from mltrail_server.graphql.common import page_size
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.runs.types import Run, RunConnection, ViewType
-from mltrail_server.services import tracking
+from mltrail_server.services import batch_reads
+from mltrail_server.services import runs as run_service
+from mltrail_server.services.search import runs as run_search
 
 
 @strawberry.type
@@ -32,7 +34,7 @@ class RunQuery:
         view_type: ViewType = ViewType.ACTIVE,
     ) -> RunConnection:
         page = await info.context.read(
-            tracking.search_runs,
+            run_search.search_runs,
             dialect=info.context.dialect,
             experiment_ids=experiment_ids,
             filter_text=filter,
@@ -47,13 +49,13 @@ class RunQuery:
 
     @strawberry.field(description="One run by id (deleted ones too); NOT_FOUND when there is none.")
     async def run(self, info: Info, id: strawberry.ID) -> Run | None:
-        return Run.from_model(await info.context.read(tracking.get_run, run_id=id))
+        return Run.from_model(await info.context.read(run_service.get_run, run_id=id))
 
 
 _PREFETCHABLE = {
-    "params": tracking.params_by_run,
-    "tags": tracking.tags_by_run,
-    "latestMetrics": tracking.latest_metrics_by_run,
+    "params": batch_reads.params_by_run,
+    "tags": batch_reads.tags_by_run,
+    "latestMetrics": batch_reads.latest_metrics_by_run,
 }
 
 

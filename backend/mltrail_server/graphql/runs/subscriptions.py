@@ -9,7 +9,7 @@ import strawberry
 from mltrail_server.errors import Internal
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.runs.types import Run
-from mltrail_server.services import tracking
+from mltrail_server.services import runs as run_service
 from mltrail_server.services.validation import parse_experiment_id
 
 
@@ -32,5 +32,5 @@ class RunSubscription:
                 if wanted is not None and event.payload["experiment_id"] != wanted:
                     continue
                 await info.context.refresh()
-                run = await info.context.read(tracking.get_run, run_id=event.payload["run_id"])
+                run = await info.context.read(run_service.get_run, run_id=event.payload["run_id"])
                 yield Run.from_model(run)

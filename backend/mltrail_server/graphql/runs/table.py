@@ -20,7 +20,7 @@ from mltrail_server.graphql.scalars import (
     OptionalStringList,
     StringList,
 )
-from mltrail_server.services import tracking
+from mltrail_server.services.search import runs as run_search
 
 
 @strawberry.type(description="A param or tag across the page's runs; null where a run has none.")
@@ -61,14 +61,14 @@ class RunTable:
     tags: list[TextColumn]
     metrics: list[MetricColumn]
     page_info: PageInfo
-    _data: strawberry.Private[tracking.RunTableData]
+    _data: strawberry.Private[run_search.RunTableData]
 
     @strawberry.field(description="Runs matching the search, on all pages.")
     async def total_count(self, info: Info) -> int:
-        return await info.context.read(tracking.count, query=self._data.count_query)
+        return await info.context.read(self._data.total_count)
 
     @classmethod
-    def from_data(cls, d: tracking.RunTableData) -> RunTable:
+    def from_data(cls, d: run_search.RunTableData) -> RunTable:
         return cls(
             run_ids=StringList(d.run_ids),
             experiment_ids=StringList(d.experiment_ids),
@@ -118,7 +118,7 @@ class RunTableQuery:
         tag_keys: list[str] | None = None,
     ) -> RunTable:
         data = await info.context.read(
-            tracking.run_table,
+            run_search.run_table,
             dialect=info.context.dialect,
             experiment_ids=experiment_ids,
             filter_text=filter,

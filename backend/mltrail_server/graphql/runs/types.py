@@ -15,7 +15,7 @@ from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.experiments.types import Experiment
 from mltrail_server.graphql.runs.artifacts import ArtifactEntry, resolve_artifacts
 from mltrail_server.graphql.scalars import Long, MetricValue
-from mltrail_server.services.tracking import Page
+from mltrail_server.services.pagination import Page
 from mltrail_server.store import models as m
 
 

@@ -35,6 +35,11 @@ Everything that does not depend on the target table is checked here, each error 
 broke (1-based line and column) and what was expected: syntax, entities, and the types of metric
 (numbers), param/tag/dataset (strings) comparisons. Attribute names depend on what is searched
 (runs or experiments), so the compiler resolves them against the catalogs defined below.
+
+Why one module over ~500 lines: it is one grammar. The tokenizer, the recursive-descent rules
+above and their error messages (line, column, what was expected) change together, and half
+of the length is those messages and the attribute catalogs; split, each part would only make
+sense with the other open beside it.
 """
 
 from __future__ import annotations
