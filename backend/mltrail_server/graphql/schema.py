@@ -12,6 +12,7 @@ from strawberry.schema.name_converter import NameConverter
 from strawberry.tools import merge_types
 
 from mltrail_server.config import Settings
+from mltrail_server.graphql.execution import PlainFieldExecutor
 from mltrail_server.graphql.experiments.mutations import ExperimentMutation
 from mltrail_server.graphql.experiments.queries import ExperimentQuery
 from mltrail_server.graphql.extensions import RequestPipeline, apply_code, log_unexpected
@@ -68,6 +69,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP, name_converter=CachedNameConverter()),
         extensions=[lambda: RequestPipeline(limit_rules, settings.max_query_tokens)],
+        execution_context_class=PlainFieldExecutor,
     )
 
 

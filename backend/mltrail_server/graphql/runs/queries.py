@@ -8,7 +8,14 @@ import strawberry
 
 from mltrail_server.graphql.common import page_size
 from mltrail_server.graphql.context import Info
-from mltrail_server.graphql.runs.types import Run, RunConnection, ViewType
+from mltrail_server.graphql.runs.types import (
+    Run,
+    RunConnection,
+    ViewType,
+    to_latest_metrics,
+    to_params,
+    to_tags,
+)
 from mltrail_server.services import batch_reads
 from mltrail_server.services import runs as run_service
 from mltrail_server.services.search import runs as run_search
@@ -52,10 +59,11 @@ class RunQuery:
         return Run.from_model(await info.context.read(run_service.get_run, run_id=id))
 
 
+# Field name → (the batch read, the shaping the field's resolver would apply).
 _PREFETCHABLE = {
-    "params": batch_reads.params_by_run,
-    "tags": batch_reads.tags_by_run,
-    "latestMetrics": batch_reads.latest_metrics_by_run,
+    "params": (batch_reads.params_by_run, to_params),
+    "tags": (batch_reads.tags_by_run, to_tags),
+    "latestMetrics": (batch_reads.latest_metrics_by_run, to_latest_metrics),
 }
 
 
@@ -97,6 +105,7 @@ async def _prefetch_page(info: Info, runs: list[Run]) -> None:
     for run in runs:
         run.prefetched = {}
     for name in wanted:
-        found = await info.context.read(_PREFETCHABLE[name], run_pks=pks)
+        read, shape = _PREFETCHABLE[name]
+        found = await info.context.read(read, run_pks=pks)
         for run in runs:
-            run.prefetched[name] = found.get(run.model.pk, [])  # type: ignore[index]
+            run.prefetched[name] = shape(found.get(run.model.pk, []))  # type: ignore[index]

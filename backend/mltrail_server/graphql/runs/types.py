@@ -117,8 +117,10 @@ class Run:
     artifact_uri: str
     deleted_at: Long | None
     model: strawberry.Private[m.Run]
-    # Filled by a list query for its whole page (RunQuery.runs): those fields then resolve
-    # synchronously, without one DataLoader future per field and run.
+    # Filled by a list query for its whole page (RunQuery.runs), keyed by GraphQL field name,
+    # with the values the fields return: they then resolve synchronously, without one
+    # DataLoader future per field and run, and the executor (graphql/execution.py) completes
+    # them without calling the resolver.
     prefetched: strawberry.Private[dict[str, Any] | None] = None
     artifacts: list[ArtifactEntry] = strawberry.field(
         resolver=resolve_artifacts,
@@ -189,21 +191,21 @@ class Run:
     @strawberry.field
     def params(self, info: Info) -> list[Param]:
         if self.prefetched is not None and "params" in self.prefetched:
-            return _params(self.prefetched["params"])
-        return _later(_params, info.context.loaders.params_by_run.load(self.model.pk))  # type: ignore[return-value]
+            return self.prefetched["params"]  # type: ignore[no-any-return]
+        return _later(to_params, info.context.loaders.params_by_run.load(self.model.pk))  # type: ignore[return-value]
 
     @strawberry.field
     def tags(self, info: Info) -> list[Tag]:
         if self.prefetched is not None and "tags" in self.prefetched:
-            return _tags(self.prefetched["tags"])
-        return _later(_tags, info.context.loaders.tags_by_run.load(self.model.pk))  # type: ignore[return-value]
+            return self.prefetched["tags"]  # type: ignore[no-any-return]
+        return _later(to_tags, info.context.loaders.tags_by_run.load(self.model.pk))  # type: ignore[return-value]
 
     @strawberry.field(name="latestMetrics")
     def latest_metrics(self, info: Info) -> list[LatestMetric]:
         if self.prefetched is not None and "latestMetrics" in self.prefetched:
-            return _latest(self.prefetched["latestMetrics"])
+            return self.prefetched["latestMetrics"]  # type: ignore[no-any-return]
         pending = info.context.loaders.latest_metrics_by_run.load(self.model.pk)
-        return _later(_latest, pending)  # type: ignore[return-value]
+        return _later(to_latest_metrics, pending)  # type: ignore[return-value]
 
     @strawberry.field
     async def inputs(self, info: Info) -> list[DatasetInput]:
@@ -225,15 +227,15 @@ async def _later(shape: Any, pending: Any) -> Any:
     return shape(await pending)
 
 
-def _params(pairs: list[tuple[str, str]]) -> list[Param]:
+def to_params(pairs: list[tuple[str, str]]) -> list[Param]:
     return [Param(key=k, value=v) for k, v in pairs]
 
 
-def _tags(pairs: list[tuple[str, str]]) -> list[Tag]:
+def to_tags(pairs: list[tuple[str, str]]) -> list[Tag]:
     return [Tag(key=k, value=v) for k, v in pairs]
 
 
-def _latest(rows: list[Any]) -> list[LatestMetric]:
+def to_latest_metrics(rows: list[Any]) -> list[LatestMetric]:
     return [
         LatestMetric(
             key=r.key,
