@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mltrail_server.store import models
+from mltrail_server.store import driver_reads, models
 
 
 async def _pairs_by_run(
@@ -74,6 +75,50 @@ async def latest_metrics_by_run(
     for run_pk, *rest in rows:
         out[run_pk].append(LatestMetricData(*rest))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class PageLists:
+    """What a page of runs lists per run, keyed by run pk, each list sorted by key; None for
+    a kind that was not asked for."""
+
+    params: dict[int, list[tuple[str, str]]] | None
+    tags: dict[int, list[tuple[str, str]]] | None
+    latest_metrics: dict[int, list[LatestMetricData]] | None
+
+
+async def page_lists_by_run(
+    session: AsyncSession, *, run_pks: Sequence[int], params: bool, tags: bool, latest_metrics: bool
+) -> PageLists:
+    """Params, tags and latest metrics of a whole page of runs in one trip to the driver.
+
+    The DataLoaders' reads above go through SQLAlchemy one statement at a time; for a page of
+    1,000 runs (≈ 12,000 rows) its Row objects and expanded IN lists cost more than the
+    queries, so a list query reads the page's rows as plain tuples instead.
+    """
+    every_key, skip = None, []
+    cells = await driver_reads.read_page_cells(
+        session,
+        run_pks,
+        every_key if params else skip,
+        every_key if tags else skip,
+        every_key if latest_metrics else skip,
+    )
+
+    def pairs(rows: Sequence[Any]) -> dict[int, list[tuple[str, str]]]:
+        out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        for run_pk, key, value in sorted(rows, key=itemgetter(1)):
+            out[run_pk].append((key, value))
+        return out
+
+    latest: dict[int, list[LatestMetricData]] = defaultdict(list)
+    for run_pk, *rest in sorted(cells.metrics, key=itemgetter(1)):
+        latest[run_pk].append(LatestMetricData(*rest))
+    return PageLists(
+        params=pairs(cells.params) if params else None,
+        tags=pairs(cells.tags) if tags else None,
+        latest_metrics=latest if latest_metrics else None,
+    )
 
 
 async def inputs_by_run(session: AsyncSession, *, run_pks: Sequence[int]) -> dict[int, list[models.DatasetInput]]:

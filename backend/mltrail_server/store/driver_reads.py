@@ -65,7 +65,7 @@ _CELL_SQL = {
     "params": "SELECT run_pk, key, value FROM params WHERE run_pk IN ({pks}){keys}",
     "tags": "SELECT run_pk, key, value FROM run_tags WHERE run_pk IN ({pks}){keys}",
     "metrics": (
-        "SELECT lm.run_pk, mk.key, lm.value, lm.step, lm.timestamp, lm.min_value, lm.max_value "
+        "SELECT lm.run_pk, mk.key, lm.value, lm.step, lm.timestamp, lm.min_value, lm.max_value, lm.count "
         "FROM latest_metrics lm JOIN metric_keys mk ON mk.id = lm.key_id WHERE lm.run_pk IN ({pks}){keys}"
     ),
 }
@@ -74,8 +74,9 @@ _CELL_KEY = {"params": "key", "tags": "key", "metrics": "mk.key"}
 
 @dataclass(frozen=True, slots=True)
 class PageCells:
-    """Rows of a page's runs, as plain tuples: ``params`` and ``tags`` are
-    (run_pk, key, value); ``metrics`` (run_pk, key, value, step, timestamp, min, max)."""
+    """Rows of a page's runs, as plain tuples, in no particular order: ``params`` and ``tags``
+    are (run_pk, key, value); ``metrics`` (run_pk, key, value, step, timestamp, min, max,
+    count)."""
 
     params: list[Any]
     tags: list[Any]

@@ -59,12 +59,8 @@ class RunQuery:
         return Run.from_model(await info.context.read(run_service.get_run, run_id=id))
 
 
-# Field name → (the batch read, the shaping the field's resolver would apply).
-_PREFETCHABLE = {
-    "params": (batch_reads.params_by_run, to_params),
-    "tags": (batch_reads.tags_by_run, to_tags),
-    "latestMetrics": (batch_reads.latest_metrics_by_run, to_latest_metrics),
-}
+# The list fields a page of runs prefetches (see ``_prefetch_page``).
+_PREFETCHABLE = frozenset({"params", "tags", "latestMetrics"})
 
 
 def _run_fields(info: Info) -> set[str]:
@@ -92,20 +88,28 @@ def _run_fields(info: Info) -> set[str]:
 
 
 async def _prefetch_page(info: Info, runs: list[Run]) -> None:
-    """One query per list field for the whole page, attached to the runs.
+    """The page's params, tags and latest metrics in one read, attached to the runs.
 
-    The same statements the DataLoaders would run, but their results are handed to the run
-    objects so the fields resolve synchronously: graphql-core then completes thousands of
-    fields without creating a future for each.
+    The rows the DataLoaders would read, shaped as the fields' resolvers would shape them and
+    handed to the run objects: the fields then resolve synchronously, and the executor
+    (graphql/execution.py) completes these lists without calling the resolvers.
     """
-    wanted = _run_fields(info) & _PREFETCHABLE.keys()
+    wanted = _run_fields(info) & _PREFETCHABLE
     if not wanted or not runs:
         return
-    pks = [run.model.pk for run in runs]
+    lists = await info.context.read(
+        batch_reads.page_lists_by_run,
+        run_pks=[run.model.pk for run in runs],
+        params="params" in wanted,
+        tags="tags" in wanted,
+        latest_metrics="latestMetrics" in wanted,
+    )
     for run in runs:
+        pk = run.model.pk
         run.prefetched = {}
-    for name in wanted:
-        read, shape = _PREFETCHABLE[name]
-        found = await info.context.read(read, run_pks=pks)
-        for run in runs:
-            run.prefetched[name] = shape(found.get(run.model.pk, []))  # type: ignore[index]
+        if lists.params is not None:
+            run.prefetched["params"] = to_params(lists.params.get(pk, []))
+        if lists.tags is not None:
+            run.prefetched["tags"] = to_tags(lists.tags.get(pk, []))
+        if lists.latest_metrics is not None:
+            run.prefetched["latestMetrics"] = to_latest_metrics(lists.latest_metrics.get(pk, []))

@@ -248,7 +248,7 @@ async def run_table(
 
     found: dict[str, MetricColumn] = {}
     nan = float("nan")
-    for run_pk, key, value, step, stamp, low, high in cells.metrics:
+    for run_pk, key, value, step, stamp, low, high, _count in cells.metrics:
         metric = found.get(key)
         if metric is None:
             metric = found[key] = MetricColumn(
