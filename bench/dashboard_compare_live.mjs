@@ -134,6 +134,60 @@ export async function measureCompareAndLive({ baseUrl, client, launchChromium, l
     results.liveLatencyP99Ms = quantile(lat, 0.99);
     results.liveLatencyMaxMs = Math.max(...lat);
     await client.finishRun(run.id, 'FINISHED');
+
+    // Responsiveness: a run logging 1,000 points/s across 10 metrics (a 100-point batch every
+    // 100 ms) for 5 s while its metrics tab is open: frame times and long tasks in the page.
+    const busy = await client.createRun({ experimentId: exp.id, name: 'busy', startTime: Date.now() });
+    const keys = Array.from({ length: 10 }, (_, m) => `m${m}`);
+    await client.logBatch(busy.id, { metrics: { keys, steps: keys.map(() => 0), values: keys.map(() => 1), timestamps: keys.map(() => Date.now()) } });
+    await page.goto(`${baseUrl}/runs/${busy.id}?tab=metrics`);
+    await page.locator('[data-testid=live-indicator][data-state=live]').waitFor();
+    await page.locator('[data-testid=metric-panel][data-metric=m9]').waitFor();
+    const framesDone = page.evaluate(
+      () =>
+        new Promise((ok) => {
+          const times = [];
+          let longTasks = 0;
+          const obs = new PerformanceObserver((l) => (longTasks += l.getEntries().length));
+          try {
+            obs.observe({ type: 'longtask' });
+          } catch {}
+          let last = performance.now();
+          const t0 = last;
+          const frame = (now) => {
+            times.push(now - last);
+            last = now;
+            if (now - t0 < 5000) requestAnimationFrame(frame);
+            else {
+              obs.disconnect();
+              const sorted = times.slice(1).sort((a, b) => a - b);
+              ok({
+                fps: Math.round((1000 * sorted.length) / sorted.reduce((a, b) => a + b, 0)),
+                p95FrameMs: Math.round(sorted[Math.floor(sorted.length * 0.95)] * 10) / 10,
+                longTasks,
+                lastStep: document.querySelector('[data-testid=metric-panel][data-metric=m0]')?.getAttribute('data-last-step'),
+              });
+            }
+          };
+          requestAnimationFrame(frame);
+        }),
+    );
+    let step = 1;
+    const until = Date.now() + 5000;
+    while (Date.now() < until) {
+      const t = Date.now();
+      const ks = [];
+      const steps = [];
+      for (let j = 0; j < 10; j++) for (const k of keys) {
+        ks.push(k);
+        steps.push(step + j);
+      }
+      step += 10;
+      await client.logBatch(busy.id, { metrics: { keys: ks, steps, values: steps.map((s) => 1 / (s + 1)), timestamps: steps.map(() => t) } });
+      await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - t))));
+    }
+    results.busy = { ...(await framesDone), pointsLogged: (step - 1) * 10, seconds: 5 };
+    await client.finishRun(busy.id, 'FINISHED');
   } finally {
     await browser.close();
   }
@@ -152,5 +206,6 @@ ${r.overlayPointsPerRun.toLocaleString()} points of one metric, seeded in ${(r.s
 | compare overlay, ${r.overlayRuns} runs × ${r.overlayPointsPerRun.toLocaleString()} points: navigation → all ${r.overlayLines} lines drawn | ${med(r.overlayFirstDrawMs)} ms (${r.overlayFirstDrawMs.join(', ')}); ${r.overlayPointsDrawn.toLocaleString()} points drawn | < 1,000 ms (${med(r.overlayFirstDrawMs) < 1000 ? 'met' : 'missed'}) |
 | … of which the one \`metricHistories\` request (from Node) | ${med(r.overlayRequestMs)} ms (${r.overlayRequestMs.join(', ')}) | |
 | live: \`logBatch\` response → point painted on the run page, ${r.liveUpdates} updates | p50 ${r.liveLatencyP50Ms} ms, p99 ${r.liveLatencyP99Ms} ms, max ${r.liveLatencyMaxMs} ms${r.liveCoalesced ? ` (${r.liveCoalesced} painted in the same frame as the next point)` : ''} | p99 < 250 ms (${r.liveLatencyP99Ms < 250 ? 'met' : 'missed'}) |
+| live: run page while the run logs 1,000 points/s across 10 metrics (${r.busy.seconds} s, ${r.busy.pointsLogged.toLocaleString()} points) | ${r.busy.fps} fps, p95 frame ${r.busy.p95FrameMs} ms, ${r.busy.longTasks} long tasks | responsive |
 `;
 }

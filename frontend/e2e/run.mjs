@@ -124,6 +124,8 @@ try {
     const text = await err.innerText();
     assert.match(text, /column \d+/i, `server message with a position, got: ${text}`);
     assert.match(text, /\^/);
+    // The previous results stay on screen (dimmed) under the error.
+    assert.ok((await page.locator('[data-testid=runs-table] .tbody [role=row]').count()) > 0, 'previous rows still shown');
     await shot('03-runs-filter-error');
   });
 

@@ -8,7 +8,7 @@
  * after the last step held, so the chart never has a gap. Re-renders are coalesced to one per
  * animation frame: a run logging 1,000 points/s redraws at most at the display rate.
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useClient, type CombinedError } from 'urql';
 import { graphql } from './generated';
 import { useLiveConnection } from './liveConnection';
@@ -185,8 +185,11 @@ export function useLiveMetricHistories(input: LiveHistoriesInput): LiveHistories
     else pendingBackfill.current = true;
   }, [epoch, backfill]);
 
+  // A new list only when something changed, so memoised consumers keep their work.
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const series = useMemo(() => Array.from(store.current.values()), [version]);
   return {
-    series: Array.from(store.current.values()),
+    series,
     version,
     fetching: state.fetching,
     error: state.error,

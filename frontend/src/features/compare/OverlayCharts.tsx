@@ -38,7 +38,10 @@ export interface OverlayChartsProps {
 export function OverlayCharts(props: OverlayChartsProps) {
   const { runs, metricKeys, live } = props;
   const width = Math.min(window.innerWidth - 80, 1100);
-  const maxPoints = Math.max(100, Math.min(pointsForWidth(width), Math.floor(POINT_BUDGET / Math.max(1, runs.length))));
+  // A single line gets two points per pixel (its min/max buckets show the noise); with many
+  // lines overlaid, one per pixel each is all that can be seen and halves the transfer.
+  const perPixel = runs.length > 4 ? 1 : 2;
+  const maxPoints = Math.max(100, Math.min(Math.round((pointsForWidth(width) * perPixel) / 2), Math.floor(POINT_BUDGET / Math.max(1, runs.length))));
   const runIds = useMemo(() => runs.map((r) => r.id), [runs]);
   const keys = useMemo(() => [...metricKeys], [metricKeys]);
   const h = useLiveMetricHistories({ runIds, keys, maxPoints, live });
@@ -229,6 +232,19 @@ function OverlayPanel(props: OverlayChartsProps & {
           ) : null}
         </div>
       )}
+      {view.groupBy ? (
+        <p className="chart-caption group-legend" data-testid="group-legend">
+          {shaped.lines
+            .filter((l) => l.role === 'mean')
+            .map((l) => (
+              <span key={l.label} className="legend-chip">
+                <span className="swatch" style={{ background: l.colour }} />
+                {l.label}
+              </span>
+            ))}
+          <span className="muted"> · line: mean, band: {view.band === 'std' ? '± std' : 'min–max'}</span>
+        </p>
+      ) : null}
       <p className="chart-caption muted">
         {lineCount} line{lineCount === 1 ? '' : 's'} · {shaped.points.toLocaleString()} points
         {view.smoothing > 0 ? ` · smoothed (EMA ${view.smoothing})` : ''}
