@@ -45,6 +45,14 @@ export async function compareAndLiveSteps({ step, browser, page, server, client,
     assert.deepEqual((await acc.getAttribute('data-colours')).split(' '), legendColours);
     // Every run's colour is on the canvas: the lines really are drawn in the legend's colours.
     for (const c of legendColours) assert.ok((await inkOf(acc, c)) > 30, `line of colour ${c} drawn`);
+    // Hovering lists every run's value at that step, highest first.
+    const over = await acc.locator('.u-over').boundingBox();
+    await page.mouse.move(over.x + over.width * 0.6, over.y + over.height / 2);
+    const hover = page.getByTestId('hover-list');
+    await hover.waitFor();
+    const shown = (await hover.locator('.hover-row .num').allInnerTexts()).map(Number);
+    assert.ok(shown.length >= 3, `values of the runs under the cursor: ${shown}`);
+    assert.deepEqual(shown, [...shown].sort((a, b) => b - a));
     await page.getByTestId('diff-table').waitFor();
     assert.ok((await page.locator('[data-testid=diff-table] tr.differs').count()) > 0, 'the diff shows what differs');
     await shot(page, '11-compare-overlay');
@@ -138,6 +146,23 @@ export async function compareAndLiveSteps({ step, browser, page, server, client,
     await table.locator(`[data-run-id="${run.id}"] .status-badge[data-status=FINISHED]`).waitFor();
     await shot(watchers[1].p, '15-live-finished');
     await shot(table, '15b-live-runs-table');
+    // A new run appears at the top of the unsorted table by itself…
+    const late = await client.createRun({ experimentId: seed.churn.id, name: 'late-run', startTime: Date.now() });
+    await table.locator(`[data-run-id="${late.id}"]`).waitFor();
+    // …and behind an "N new runs" marker once the user has sorted.
+    await table.locator('[data-column="attributes:start_time"] .sort-button').click();
+    await table.waitForURL(/sort=attributes%3Astart_time/);
+    await table.locator('[data-testid=runs-table][data-stale=false]').waitFor();
+    const later = await client.createRun({ experimentId: seed.churn.id, name: 'later-run', startTime: Date.now() });
+    const marker = table.getByTestId('new-runs-marker');
+    await marker.waitFor();
+    assert.match(await marker.innerText(), /^1 new run/);
+    assert.equal(await table.locator(`[data-run-id="${later.id}"]`).count(), 0, 'rows do not move under the user');
+    await marker.click();
+    await table.locator('[data-testid=runs-table][data-stale=false]').waitFor();
+    await marker.waitFor({ state: 'detached' });
+    await client.finishRun(late.id, 'FINISHED');
+    await client.finishRun(later.id, 'FINISHED');
     for (const { ctx } of watchers) await ctx.close();
   });
 

@@ -41,6 +41,18 @@ export const MetricsLoggedSubscription = graphql(`
   }
 `);
 
+/** How long a catch-up waits for the first event through a re-established subscription. */
+const RESYNC_WAIT_MS = 1500;
+
+interface Resync {
+  /** Fetch the points from this step on (just past the earliest last step held). */
+  from: number | null;
+  /** Live events held back until the fetch is merged. */
+  buffered: MetricBatch[];
+  started: boolean;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
 export interface LiveHistoriesInput {
   runIds: readonly string[];
   /** null: every key of the runs. */
@@ -79,7 +91,7 @@ export function useLiveMetricHistories(input: LiveHistoriesInput): LiveHistories
   inputRef.current = input;
   const ready = useRef(false);
   const seenEpoch = useRef(epoch);
-  const pendingBackfill = useRef(false);
+  const pendingResync = useRef(false);
 
   // One re-render per frame however many events arrive.
   const frame = useRef<number | null>(null);
@@ -99,26 +111,57 @@ export function useLiveMetricHistories(input: LiveHistoriesInput): LiveHistories
     return runIds.includes(runId) && (keys === null || keys.includes(metric));
   }, []);
 
-  const backfill = useCallback(async () => {
+  // Catch-up after a reconnect (or an event reporting `missed` points). graphql-transport-ws
+  // does not acknowledge a subscribe, so a fetch sent right after the socket reconnects may be
+  // answered before the server has re-registered the subscription, and a point logged in
+  // between would be in neither. So: pause live appends (buffer events), fetch after the first
+  // event through the new subscription (proof it is registered) or after RESYNC_WAIT_MS if the
+  // run is quiet, merge what the fetch brought past each series' last step, then apply the
+  // buffer (duplicates drop by step).
+  const resync = useRef<Resync | null>(null);
+  const finishResync = useCallback(async () => {
+    const r = resync.current;
+    if (!r || r.started) return;
+    r.started = true;
+    if (r.timer !== null) clearTimeout(r.timer);
     const { runIds, keys, maxPoints, maxStep } = inputRef.current;
-    const from = backfillFrom(store.current.values());
     const result = await client
       .query(
         LiveMetricHistoriesQuery,
-        { runIds: [...runIds], keys: keys ? [...keys] : null, maxPoints, minStep: from, maxStep: maxStep ?? null },
+        { runIds: [...runIds], keys: keys ? [...keys] : null, maxPoints, minStep: r.from, maxStep: maxStep ?? null },
         { requestPolicy: 'network-only' },
       )
       .toPromise();
-    if (!result.data) return;
-    for (const f of result.data.metricHistories) {
+    if (resync.current !== r) return; // superseded by another reconnect, or the view changed
+    resync.current = null;
+    for (const f of result.data?.metricHistories ?? []) {
       const id = seriesId(f.runId, f.key);
       const s = store.current.get(id);
       if (s) mergeBackfill(s, f);
-      else store.current.set(id, newLiveSeries(f.runId, f.key, f));
+      else if (wanted(f.runId, f.key)) store.current.set(id, newLiveSeries(f.runId, f.key, f));
     }
+    for (const e of r.buffered) appendBatch(store.current, e, { accept: wanted, maxStep: maxStep ?? null });
     setState((st) => ({ ...st, backfills: st.backfills + 1 }));
     bump();
-  }, [client, bump]);
+  }, [client, bump, wanted]);
+
+  const startResync = useCallback(
+    (waitMs: number) => {
+      const previous = resync.current;
+      if (previous && !previous.started) return; // already waiting for its moment
+      const from = backfillFrom(store.current.values());
+      const r: Resync = {
+        // A superseded catch-up's fetch is dropped: start from where it would have.
+        from: previous?.from != null && from != null ? Math.min(previous.from, from) : (previous?.from ?? from),
+        buffered: previous ? [...previous.buffered] : [],
+        started: false,
+        timer: null,
+      };
+      resync.current = r;
+      r.timer = setTimeout(() => void finishResync(), waitMs);
+    },
+    [finishResync],
+  );
 
   // Subscribe, buffer, fetch, apply.
   useEffect(() => {
@@ -131,8 +174,13 @@ export function useLiveMetricHistories(input: LiveHistoriesInput): LiveHistories
         buffered.push(event);
         return;
       }
+      if (event.missed > 0 && !resync.current) startResync(0);
+      if (resync.current) {
+        resync.current.buffered.push(event);
+        void finishResync();
+        return;
+      }
       const grown = appendBatch(store.current, event, { accept: wanted, maxStep: maxStep ?? null });
-      if (event.missed > 0) void backfill();
       if (grown.size > 0) bump();
     };
     const sub = live && runIds.length > 0
@@ -159,9 +207,9 @@ export function useLiveMetricHistories(input: LiveHistoriesInput): LiveHistories
         store.current = next;
         ready.current = true;
         for (const e of buffered) appendBatch(next, e, { accept: wanted, maxStep: maxStep ?? null });
-        if (pendingBackfill.current) {
-          pendingBackfill.current = false;
-          void backfill();
+        if (pendingResync.current) {
+          pendingResync.current = false;
+          startResync(RESYNC_WAIT_MS);
         }
         setState((st) => ({ ...st, fetching: false, error: null }));
         setVersion((v) => v + 1);
@@ -169,21 +217,24 @@ export function useLiveMetricHistories(input: LiveHistoriesInput): LiveHistories
     return () => {
       cancelled = true;
       sub?.unsubscribe();
+      if (resync.current?.timer != null) clearTimeout(resync.current.timer);
+      resync.current = null;
+      pendingResync.current = false;
     };
     // `key` stands for the input's content.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [client, key, input.live, reload, wanted, backfill, bump]);
+  }, [client, key, input.live, reload, wanted, startResync, finishResync, bump]);
 
-  // A reconnect means events may have been missed while no socket was open.
-  // The socket's first connection counts too: the initial fetch may have been answered before
-  // the server registered the subscription. The catch-up is small (only steps past the last).
+  // A reconnect means events may have been missed while no socket was open. The socket's
+  // first connection counts too: the initial fetch may have been answered before the server
+  // registered the subscription. The catch-up is small (only steps past the last).
   useEffect(() => {
     if (epoch === seenEpoch.current) return;
     seenEpoch.current = epoch;
     if (!inputRef.current.live) return;
-    if (ready.current) void backfill();
-    else pendingBackfill.current = true;
-  }, [epoch, backfill]);
+    if (ready.current) startResync(RESYNC_WAIT_MS);
+    else pendingResync.current = true;
+  }, [epoch, startResync]);
 
   // A new list only when something changed, so memoised consumers keep their work.
   // eslint-disable-next-line react-hooks/exhaustive-deps

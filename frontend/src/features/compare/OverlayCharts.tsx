@@ -156,8 +156,11 @@ function OverlayPanel(props: OverlayChartsProps & {
   const hover = useMemo(() => {
     if (!cursor) return null;
     const rows: Array<{ label: string; colour: string; value: number }> = [];
+    const x = shaped.data.x[cursor.idx] ?? 0;
     shaped.lines.forEach((l, k) => {
       if (l.role === 'lower' || l.role === 'upper') return;
+      // A line that ended (or had not started) before the cursor has no value there.
+      if (l.xy.x.length === 0 || x > (l.xy.x[l.xy.x.length - 1] as number) || x < (l.xy.x[0] as number)) return;
       const col = shaped.data.ys[k]!;
       // The nearest point of this line at or before the cursor (lines rarely share x values).
       let i = cursor.idx;

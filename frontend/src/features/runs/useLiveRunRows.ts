@@ -81,7 +81,9 @@ export function useLiveRunRows(experimentIds: readonly string[], runs: readonly 
     const subs = ids.map((experimentId) =>
       client.subscription(ExperimentMetricsLogged, { experimentId }).subscribe((r) => {
         const e = r.data?.metricsLogged;
-        if (!e) return;
+        // Only rows the table holds are patched: a busy experiment must not grow this map
+        // with runs nobody scrolled to (their values come with the page that loads them).
+        if (!e || !byId.current.has(e.runId)) return;
         const values = e.values as WireMetricValue[];
         patchesRef.current.set(e.runId, patchFromMetrics(patchesRef.current.get(e.runId), byId.current.get(e.runId), { ...e, values }));
         flush();
