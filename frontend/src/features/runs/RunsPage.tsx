@@ -110,9 +110,13 @@ export function RunsPage() {
     }, 300);
     return () => clearTimeout(t);
   }, [newCount, autoShowNew, live, retry]);
-  // After a reconnect, events may have been missed: fetch the rows again.
+  // After a reconnect, events may have been missed: fetch the rows again — a moment later, so
+  // that the server has re-registered the subscriptions (a subscribe is not acknowledged) and
+  // nothing changes between the refetch and the stream.
   useEffect(() => {
-    if (live.reconnects > 0) retry();
+    if (live.reconnects === 0) return undefined;
+    const t = setTimeout(retry, 1000);
+    return () => clearTimeout(t);
   }, [live.reconnects, retry]);
 
   const experimentNames = useMemo(() => new Map(keys.experiments.map((e) => [e.id, e.name])), [keys.experiments]);
