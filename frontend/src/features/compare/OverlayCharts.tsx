@@ -5,7 +5,7 @@
  * that range (finer min/max buckets). Lines grow live while a compared run is RUNNING. The
  * hover list shows every line's value at the cursor, sorted.
  */
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { MetricChart, type SeriesStyle } from '../../components/charts/MetricChart';
 import { pointsForWidth, type ChartData } from '../../components/charts/chartData';
 import { emaSmooth } from '../../components/charts/smoothing';
@@ -97,6 +97,7 @@ function OverlayPanel(props: OverlayChartsProps & {
   const { metricKey, visible, colours, view, lookup, version, zoom } = props;
   const [cursor, setCursor] = useState<{ idx: number; left: number } | null>(null);
   const [drawn, setDrawn] = useState(false);
+  const wrap = useRef<HTMLDivElement>(null);
 
   const shaped = useMemo(() => {
     const lines: Line[] = [];
@@ -199,7 +200,7 @@ function OverlayPanel(props: OverlayChartsProps & {
       ) : shaped.single && !view.groupBy ? (
         <SingleValues lines={shaped.lines} />
       ) : (
-        <div className="overlay-chart-wrap" onMouseLeave={() => setCursor(null)}>
+        <div className="overlay-chart-wrap" ref={wrap} onMouseLeave={() => setCursor(null)}>
           <MetricChart
             data={shaped.data}
             xLabel={X_LABEL[view.x]}
@@ -219,7 +220,12 @@ function OverlayPanel(props: OverlayChartsProps & {
             }}
           />
           {hover && hover.rows.length > 0 ? (
-            <div className="hover-list" data-testid="hover-list" style={{ left: Math.min(cursor!.left + 70, 9999) }}>
+            <div
+              className="hover-list"
+              data-testid="hover-list"
+              // Beside the cursor, on whichever side has room (the plot starts ~60 px in).
+              style={cursor!.left < (wrap.current?.clientWidth ?? 800) / 2 - 60 ? { left: cursor!.left + 80 } : { right: (wrap.current?.clientWidth ?? 800) - cursor!.left - 40 }}
+            >
               <div className="muted">
                 {X_LABEL[view.x]} {view.x === 'wall' && hover.x !== undefined ? new Date(hover.x * 1000).toLocaleTimeString() : formatMetricValue(hover.x ?? null)}
               </div>

@@ -92,12 +92,14 @@ export function RunsPage() {
   const topRow = useRef(0);
   const [scrollToken, setScrollToken] = useState(0);
   const { retry } = pages;
+  // Stable callbacks only in effect dependencies: `live` itself is new on every patch frame.
+  const { clearNew } = live;
   const showNewRuns = useCallback(() => {
-    live.clearNew();
+    clearNew();
     if (viewRef.current.page !== 1) setView({ page: 1 }, true);
     setScrollToken((n) => n + 1);
     retry();
-  }, [live, retry, setView]);
+  }, [clearNew, retry, setView]);
   // New runs appear by themselves at the top of an unsorted table the user has not scrolled;
   // otherwise a marker offers them, so rows never move under the user's eyes.
   const autoShowNew = !view.sort && view.page === 1 && topRow.current === 0 && !pages.error;
@@ -105,17 +107,21 @@ export function RunsPage() {
   useEffect(() => {
     if (newCount === 0 || !autoShowNew) return undefined;
     const t = setTimeout(() => {
-      live.clearNew();
+      clearNew();
       retry();
     }, 300);
     return () => clearTimeout(t);
-  }, [newCount, autoShowNew, live, retry]);
+  }, [newCount, autoShowNew, clearNew, retry]);
   // After a reconnect, events may have been missed: fetch the rows again — a moment later, so
   // that the server has re-registered the subscriptions (a subscribe is not acknowledged) and
   // nothing changes between the refetch and the stream.
+  const handledReconnects = useRef(0);
   useEffect(() => {
-    if (live.reconnects === 0) return undefined;
-    const t = setTimeout(retry, 1000);
+    if (live.reconnects === handledReconnects.current) return undefined;
+    const t = setTimeout(() => {
+      handledReconnects.current = live.reconnects;
+      retry();
+    }, 1000);
     return () => clearTimeout(t);
   }, [live.reconnects, retry]);
 
