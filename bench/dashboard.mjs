@@ -338,6 +338,37 @@ function writeReadme(section) {
   writeFileSync(README, text.endsWith('\n') ? text : `${text}\n`);
 }
 
+// Issue 15: `--compare-live` measures only the compare overlay and live latency
+// (bench/dashboard_compare_live.mjs) and writes its own subsection of the README.
+if (argv.includes('--compare-live')) {
+  const { measureCompareAndLive, compareLiveReadme } = await import('./dashboard_compare_live.mjs');
+  const liveServer = await startServer();
+  try {
+    const results = await measureCompareAndLive({ baseUrl: liveServer.baseUrl, client: api(liveServer.baseUrl), launchChromium, log });
+    const b = await launchChromium();
+    const meta = { cpus: cpus().length, chromium: b.version(), date: new Date().toISOString().slice(0, 10) };
+    await b.close();
+    console.log(JSON.stringify({ meta, results }, null, 2));
+    if (!argv.includes('--no-readme')) {
+      let text = readFileSync(README, 'utf8');
+      const section = compareLiveReadme(results, meta);
+      const start = text.indexOf('\n### Compare view and live updates');
+      if (start >= 0) {
+        const after = text.indexOf('\n## ', start + 1);
+        text = text.slice(0, start + 1) + section + (after >= 0 ? text.slice(after) : '');
+      } else {
+        const next = text.indexOf('\n## ', text.indexOf('\n## Dashboard') + 1);
+        text = next >= 0 ? `${text.slice(0, next)}\n${section}${text.slice(next)}` : `${text.trimEnd()}\n\n${section}`;
+      }
+      writeFileSync(README, text);
+      log(`wrote the compare/live subsection of ${README}`);
+    }
+  } finally {
+    await liveServer.stop();
+  }
+  process.exit(0);
+}
+
 const server = await startServer();
 try {
   const client = api(server.baseUrl);

@@ -41,19 +41,53 @@ export async function startServer({ staticDir = join(FRONTEND_DIR, 'dist'), log 
   if (!existsSync(join(staticDir, 'index.html'))) throw new Error(`no SPA build in ${staticDir}: run npm run build`);
   const dataDir = mkdtempSync(join(tmpdir(), 'mltrail-e2e-'));
   const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  let output = '';
+  let child = await spawnServer({ bin, port, dataDir, staticDir, log, baseUrl, collect: (s) => (output += s) });
+  const stopChild = async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  };
+  return {
+    baseUrl,
+    dataDir,
+    output: () => output,
+    /** Kills the process at once (no graceful shutdown), keeping its data: a crash. */
+    async kill() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+    /** Starts the server again on the same port and data directory. */
+    async restart() {
+      await stopChild();
+      child = await spawnServer({ bin, port, dataDir, staticDir, log, baseUrl, collect: (s) => (output += s) });
+    },
+    async stop() {
+      await stopChild();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function spawnServer({ bin, port, dataDir, staticDir, log, baseUrl, collect }) {
   const child = spawn(
     bin,
     ['server', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--static-dir', staticDir, '--log-level', 'warning'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
-  const collect = (chunk) => {
+  const onData = (chunk) => {
     output += chunk.toString();
+    collect(chunk.toString());
     if (log) process.stderr.write(chunk);
   };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const baseUrl = `http://127.0.0.1:${port}`;
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`mltrail server exited (${child.exitCode}):\n${output}`);
@@ -67,21 +101,9 @@ export async function startServer({ staticDir = join(FRONTEND_DIR, 'dist'), log 
       child.kill('SIGKILL');
       throw new Error(`mltrail server did not become healthy:\n${output}`);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
   }
-  return {
-    baseUrl,
-    dataDir,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  return child;
 }
 
 export class GraphQLRequestError extends Error {

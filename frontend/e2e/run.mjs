@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { api, FRONTEND_DIR, launchChromium, startServer } from './harness.mjs';
+import { compareAndLiveSteps } from './compareLive.mjs';
 import { seedE2E } from './seed.mjs';
 import { seedSystemMetrics } from './systemMetrics.mjs';
 
@@ -125,6 +126,8 @@ try {
     const text = await err.innerText();
     assert.match(text, /column \d+/i, `server message with a position, got: ${text}`);
     assert.match(text, /\^/);
+    // The previous results stay on screen (dimmed) under the error.
+    assert.ok((await page.locator('[data-testid=runs-table] .tbody [role=row]').count()) > 0, 'previous rows still shown');
     await shot('03-runs-filter-error');
   });
 
@@ -224,23 +227,26 @@ try {
     // checkbox settles a frame after the click.
     await page.getByRole('dialog').getByLabel('loss (min)').click();
     await page.waitForURL(/col=metrics.min%3Aloss/);
-    await page.getByLabel('Search column keys').fill('team');
-    await page.getByRole('dialog').getByLabel('team').click();
-    await page.waitForURL(/col=tags%3Ateam/);
+    // Tags are default columns now (every tag of the page's runs).
+    assert.ok(new URL(page.url()).searchParams.getAll('col').includes('tags:team'));
+    await page.getByLabel('Search column keys').fill('acc');
+    await page.getByRole('dialog').getByLabel('acc (max)').click();
+    await page.waitForURL(/col=metrics.max%3Aacc/);
     await page.keyboard.press('Escape');
     await page.mouse.click(5, 5);
     await page.locator('[role=columnheader][data-column="metrics.min:loss"]').waitFor();
-    await page.locator('[role=columnheader][data-column="tags:team"]').waitFor();
+    await page.locator('[role=columnheader][data-column="metrics.max:acc"]').waitFor();
     const cols = new URL(page.url()).searchParams.getAll('col');
-    assert.deepEqual(cols.slice(-2), ['metrics.min:loss', 'tags:team']);
-    // Sorting by a run extreme goes to the server as `metrics.loss.min`.
+    assert.deepEqual(cols.slice(-2), ['metrics.min:loss', 'metrics.max:acc']);
+    // Sorting by a run extreme goes to the server as `metrics.loss.min`; a loss sorts best
+    // (lowest) first on the first click.
     await page.locator('[data-column="metrics.min:loss"] .sort-button').click();
     await page.waitForURL(/sort=metrics.min%3Aloss/);
-    await page.waitForFunction(() => document.querySelector('.status-line')?.textContent?.includes('metrics.loss.min DESC'));
+    await page.waitForFunction(() => document.querySelector('.status-line')?.textContent?.includes('metrics.loss.min ASC'));
     await settled();
     const mins = (await columnValues('metrics.min:loss')).filter((t) => t !== '').map(Number);
     assert.ok(mins.length > 5);
-    assert.deepEqual(mins, [...mins].sort((a, b) => b - a));
+    assert.deepEqual(mins, [...mins].sort((a, b) => a - b));
     await shot('04b-runs-columns');
   });
 
@@ -377,7 +383,11 @@ try {
     await page.getByText('Page not found').waitFor();
   });
 
-  const unexpected = consoleErrors.filter((e) => !/Failed to load resource|status of 404/.test(e));
+  await compareAndLiveSteps({ step, browser, page, server, client, seed, url, OUT });
+
+  // The restart step kills the server on purpose: the open compare view's socket reports its
+  // refused reconnection attempts before it gets back in.
+  const unexpected = consoleErrors.filter((e) => !/Failed to load resource|status of 404|WebSocket connection to .* failed/.test(e));
   await step('no uncaught errors in the browser console', async () => {
     assert.deepEqual(unexpected, []);
   });

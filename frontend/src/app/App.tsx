@@ -12,6 +12,7 @@ import { ExperimentsPage } from '../features/experiments/ExperimentsPage';
 import { RunsPage } from '../features/runs/RunsPage';
 
 const RunPage = lazy(() => import('../features/run/RunPage'));
+const ComparePage = lazy(() => import('../features/compare/ComparePage'));
 
 export function App() {
   const client = useMemo(() => createMltrailClient(), []);
@@ -34,6 +35,7 @@ export function App() {
                 <Route path="/experiments" element={<ExperimentsPage />} />
                 <Route path="/runs" element={<RunsPage />} />
                 <Route path="/runs/:runId" element={<RunPage />} />
+                <Route path="/compare" element={<ComparePage />} />
                 <Route path="*" element={<NotFound />} />
               </Routes>
             </Suspense>

@@ -5,9 +5,13 @@
  * urql rather than Apollo: its default document cache stores results per operation without
  * normalising them, so a 10,000-run page is kept as one JSON tree instead of 300,000 cache
  * records, and it takes codegen's TypedDocumentNode as-is. See README.md for the longer note.
+ *
+ * The socket reconnects forever with capped exponential backoff (a restarted server comes
+ * back; a dashboard left open must follow it) and reports its state to liveConnection.ts.
  */
 import { Client, cacheExchange, fetchExchange, subscriptionExchange } from 'urql';
 import { createClient as createWsClient } from 'graphql-ws';
+import { liveConnectionEvents, reconnectDelayMs } from './liveConnection';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -17,9 +21,24 @@ function webSocketUrl(path: string): string {
 }
 
 export function createMltrailClient(): Client {
+  let activeSubscriptions = 0;
   // lazy: the socket opens on the first subscription only, so pages without live data never
   // hold a connection open.
-  const ws = createWsClient({ url: webSocketUrl(GRAPHQL_PATH), lazy: true, retryAttempts: 5 });
+  const ws = createWsClient({
+    url: webSocketUrl(GRAPHQL_PATH),
+    lazy: true,
+    retryAttempts: Infinity,
+    // A killed server shows up as an abnormal close or a refused connection: both are retried.
+    shouldRetry: () => true,
+    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(retries))),
+    // Pings notice a half-open socket (a server that vanished without closing it).
+    keepAlive: 10_000,
+    on: {
+      connecting: (isRetry) => liveConnectionEvents.connecting(isRetry),
+      connected: () => liveConnectionEvents.connected(),
+      closed: () => liveConnectionEvents.closed(activeSubscriptions > 0),
+    },
+  });
   return new Client({
     url: GRAPHQL_PATH,
     exchanges: [
@@ -30,8 +49,17 @@ export function createMltrailClient(): Client {
           const input = { ...request, query: request.query ?? '' };
           return {
             subscribe(sink) {
-              const unsubscribe = ws.subscribe(input, sink);
-              return { unsubscribe };
+              activeSubscriptions += 1;
+              const dispose = ws.subscribe(input, sink);
+              let done = false;
+              return {
+                unsubscribe() {
+                  if (done) return;
+                  done = true;
+                  activeSubscriptions -= 1;
+                  dispose();
+                },
+              };
             },
           };
         },

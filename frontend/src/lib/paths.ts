@@ -7,6 +7,7 @@ export const paths = {
   experiments: () => '/experiments',
   runs: (experimentIds: readonly string[]) =>
     `/runs?${new URLSearchParams({ exp: experimentIds.join(',') }).toString()}`,
+  compare: (runIds: readonly string[]) => `/compare?${new URLSearchParams({ runs: runIds.join(',') }).toString()}`,
   run: (runId: string) => `/runs/${encodeURIComponent(runId)}`,
   artifact: (runId: string, path: string) =>
     `/api/artifacts/${encodeURIComponent(runId)}/${path.split('/').map(encodeURIComponent).join('/')}`,

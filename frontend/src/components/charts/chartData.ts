@@ -13,7 +13,8 @@ export interface ColumnarSeries {
 
 export interface ChartData {
   x: number[];
-  ys: Array<Array<number | null>>;
+  /** null: a gap in the line (NaN); undefined: no point at this x (the line joins across). */
+  ys: Array<Array<number | null | undefined>>;
   labels: string[];
   /** Points that cannot be drawn (NaN, ±Infinity), per series — shown beside the chart. */
   nonFinite: number[];

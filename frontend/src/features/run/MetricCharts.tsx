@@ -1,49 +1,45 @@
 /**
- * A chart per metric of the run. Each chart asks the server for about two points per pixel
- * (`maxPoints`), so a million-point series arrives downsampled; dragging across a chart zooms
- * and asks again for that step range only, which brings back finer points.
+ * A chart per metric of the run. The histories of every metric come in one request, each
+ * downsampled to about two points per pixel (`maxPoints`); dragging across a chart zooms and
+ * asks again for that step range only, which brings back finer points. While the run is
+ * RUNNING the charts grow through `metricsLogged` (useLiveMetricHistories): points are pushed
+ * onto the arrays the chart already holds, never re-fetched or rebuilt. A metric with a single
+ * value is shown as that value, not as a chart of one dot.
  */
-import { useMemo, useRef, useState } from 'react';
-import { useQuery } from 'urql';
-import { graphql } from '../../graphql/generated';
+import { useMemo, useState } from 'react';
 import { MetricChart } from '../../components/charts/MetricChart';
-import { pointsForWidth, toChartData, type ChartData } from '../../components/charts/chartData';
+import { pointsForWidth, type ChartData } from '../../components/charts/chartData';
 import { Empty, ErrorMessage, Loading } from '../../components/ui/QueryStates';
 import { formatMetricValue, type WireMetricValue } from '../../graphql/metricValues';
+import type { LiveSeries } from '../../graphql/liveSeries';
+import { useLiveMetricHistories } from '../../graphql/useLiveMetricHistories';
 import { useUrlMirror } from '../../lib/useUrlMirror';
 import { formatZoom, parseZoom, zoomParamName } from './metricZoom';
-
-const MetricHistoryQuery = graphql(`
-  query MetricHistory($runIds: [ID!]!, $keys: [String!], $maxPoints: Int, $minStep: Long, $maxStep: Long) {
-    metricHistories(runIds: $runIds, keys: $keys, maxPoints: $maxPoints, minStep: $minStep, maxStep: $maxStep) {
-      runId
-      key
-      steps
-      values
-      downsampled
-      totalPoints
-    }
-  }
-`);
 
 export interface MetricChartsProps {
   runId: string;
   metrics: ReadonlyArray<{ key: string; value: WireMetricValue; step: number; count: number }>;
+  live: boolean;
   params: URLSearchParams;
   onParamChange: (name: string, value: string | null) => void;
 }
 
-export function MetricCharts({ runId, metrics, params, onParamChange }: MetricChartsProps) {
+export function MetricCharts({ runId, metrics, live, params, onParamChange }: MetricChartsProps) {
   const [search, setSearch] = useUrlMirror(params.get('m') ?? '', (m) => onParamChange('m', m));
-  const shown = metrics
-    .filter((m) => m.key.toLowerCase().includes(search.trim().toLowerCase()))
-    .sort((a, b) => a.key.localeCompare(b.key));
   // Decided once per page: the width a chart gets in the grid, in CSS pixels.
   const maxPoints = useMemo(() => pointsForWidth(Math.min(window.innerWidth - 80, 900)), []);
+  const runIds = useMemo(() => [runId], [runId]);
+  const all = useLiveMetricHistories({ runIds, keys: null, maxPoints, live });
 
-  if (metrics.length === 0) return <Empty>This run has no metrics yet.</Empty>;
+  // Metrics known from the run, plus any that started while the page was open.
+  const byKey = new Map(all.series.map((s) => [s.key, s]));
+  const keys = Array.from(new Set([...metrics.map((m) => m.key), ...byKey.keys()]));
+  const needle = search.trim().toLowerCase();
+  const shown = keys.filter((k) => k.toLowerCase().includes(needle)).sort((a, b) => a.localeCompare(b));
+
+  if (keys.length === 0) return all.fetching ? <Loading label="Loading metrics…" /> : <Empty>This run has no metrics yet.</Empty>;
   return (
-    <div className="metrics-view">
+    <div className="metrics-view" data-testid="metrics-view" data-backfills={all.backfills}>
       <input
         type="search"
         className="search-input"
@@ -52,100 +48,136 @@ export function MetricCharts({ runId, metrics, params, onParamChange }: MetricCh
         value={search}
         onChange={(e) => setSearch(e.target.value)}
       />
+      {all.error ? <ErrorMessage error={all.error} title="Could not load the metrics" onRetry={all.refetch} /> : null}
       {shown.length === 0 ? <Empty>No metric matches “{search}”.</Empty> : null}
       <div className="chart-grid">
-        {shown.map((m) => (
-          <MetricPanel
-            key={m.key}
-            runId={runId}
-            metricKey={m.key}
-            latest={m.value}
-            count={m.count}
-            maxPoints={maxPoints}
-            zoom={parseZoom(params.get(zoomParamName(m.key)))}
-            onZoom={(range) => onParamChange(zoomParamName(m.key), formatZoom(range))}
-          />
-        ))}
+        {shown.map((key) => {
+          const zoom = parseZoom(params.get(zoomParamName(key)));
+          return zoom ? (
+            <ZoomedPanel
+              key={key}
+              runId={runId}
+              metricKey={key}
+              live={live}
+              maxPoints={maxPoints}
+              zoom={zoom}
+              onZoom={(range) => onParamChange(zoomParamName(key), formatZoom(range))}
+            />
+          ) : (
+            <MetricPanel
+              key={key}
+              metricKey={key}
+              series={byKey.get(key) ?? null}
+              version={all.version}
+              loading={all.fetching}
+              zoom={null}
+              onZoom={(range) => onParamChange(zoomParamName(key), formatZoom(range))}
+            />
+          );
+        })}
       </div>
     </div>
   );
 }
 
-function MetricPanel(props: {
+/** A zoomed chart asks for its own step range (finer points), and keeps growing inside it. */
+function ZoomedPanel(props: {
   runId: string;
   metricKey: string;
-  latest: WireMetricValue;
-  count: number;
+  live: boolean;
   maxPoints: number;
+  zoom: [number, number];
+  onZoom: (range: [number, number] | null) => void;
+}) {
+  const runIds = useMemo(() => [props.runId], [props.runId]);
+  const keys = useMemo(() => [props.metricKey], [props.metricKey]);
+  const h = useLiveMetricHistories({
+    runIds,
+    keys,
+    maxPoints: props.maxPoints,
+    minStep: props.zoom[0],
+    maxStep: props.zoom[1],
+    live: props.live,
+  });
+  return (
+    <MetricPanel
+      metricKey={props.metricKey}
+      series={h.series[0] ?? null}
+      version={h.version}
+      loading={h.fetching}
+      error={h.error}
+      zoom={props.zoom}
+      onZoom={props.onZoom}
+    />
+  );
+}
+
+function MetricPanel(props: {
+  metricKey: string;
+  series: LiveSeries | null;
+  version: number;
+  loading: boolean;
+  error?: import('urql').CombinedError | null;
   zoom: [number, number] | null;
   onZoom: (range: [number, number] | null) => void;
 }) {
-  const { runId, metricKey, zoom } = props;
-  const [{ data, fetching, error }, reexecute] = useQuery({
-    query: MetricHistoryQuery,
-    variables: {
-      runIds: [runId],
-      keys: [metricKey],
-      maxPoints: props.maxPoints,
-      minStep: zoom ? zoom[0] : null,
-      maxStep: zoom ? zoom[1] : null,
-    },
-  });
-  const series = data?.metricHistories.find((s) => s.key === metricKey && s.runId === runId) ?? null;
-
-  // Keep drawing the previous series while a zoomed one loads, instead of flashing empty.
-  const last = useRef<{ chart: ChartData; meta: { downsampled: boolean; totalPoints: number; shown: number } } | null>(null);
-  const shaped = useMemo(() => {
-    if (!series) return null;
-    return {
-      chart: toChartData([{ label: metricKey, steps: series.steps, values: series.values }]),
-      meta: { downsampled: series.downsampled, totalPoints: series.totalPoints, shown: series.steps.length },
-    };
-  }, [series, metricKey]);
-  if (shaped) last.current = shaped;
-  const current = shaped ?? last.current;
+  const { metricKey, series, zoom, version } = props;
+  // The live arrays themselves, wrapped anew per version so the chart calls setData.
+  const chart = useMemo<ChartData | null>(
+    () => (series ? { x: series.steps, ys: [series.y], labels: [metricKey], nonFinite: [series.nonFinite] } : null),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [series, metricKey, version],
+  );
   const [draws, setDraws] = useState(0);
+  const n = series?.steps.length ?? 0;
+  const latest = n > 0 ? series!.values[n - 1] : null;
+  const single = !zoom && n === 1 && !props.loading;
 
-  const nonFinite = current ? current.chart.nonFinite.reduce((a, b) => a + b, 0) : 0;
   return (
     <div
       className="panel chart-panel"
       data-testid="metric-panel"
       data-metric={metricKey}
-      data-points={current?.meta.shown ?? 0}
-      data-drawn={draws > 0 ? 'true' : 'false'}
-      data-loading={fetching ? 'true' : 'false'}
+      data-points={n}
+      data-last-step={n > 0 ? series!.steps[n - 1] : ''}
+      data-drawn={draws > 0 || single ? 'true' : 'false'}
+      data-loading={props.loading ? 'true' : 'false'}
     >
       <div className="chart-head">
         <h3>{metricKey}</h3>
-        <span className="muted">latest {formatMetricValue(props.latest)}</span>
+        <span className="muted">latest {formatMetricValue(latest)}</span>
         {zoom ? (
           <button type="button" className="link-button" onClick={() => props.onZoom(null)}>
             Reset zoom ({zoom[0]}–{zoom[1]})
           </button>
         ) : null}
       </div>
-      {error ? (
-        <ErrorMessage error={error} title={`Could not load ${metricKey}`} onRetry={() => reexecute({ requestPolicy: 'network-only' })} />
-      ) : !current ? (
-        <Loading label="Loading points…" />
-      ) : current.chart.x.length === 0 ? (
+      {props.error ? (
+        <ErrorMessage error={props.error} title={`Could not load ${metricKey}`} />
+      ) : !chart ? (
+        props.loading ? <Loading label="Loading points…" /> : <Empty>No points yet.</Empty>
+      ) : single ? (
+        <div className="metric-summary" data-testid="metric-summary">
+          <span className="metric-summary-value">{formatMetricValue(latest)}</span>
+          <span className="muted">a single value, logged at step {series!.steps[0]}</span>
+        </div>
+      ) : chart.x.length === 0 ? (
         <Empty>No points{zoom ? ' in this step range' : ''}.</Empty>
       ) : (
         <>
           <MetricChart
-            data={current.chart}
+            data={chart}
             xLabel="step"
             xRange={zoom}
             onXRangeChange={props.onZoom}
-            onDraw={() => setDraws((n) => (n === 0 ? 1 : n))}
+            onDraw={() => setDraws((d) => (d === 0 ? 1 : d))}
           />
           <p className="chart-caption muted">
-            {current.meta.downsampled
-              ? `${current.meta.shown.toLocaleString()} of ${current.meta.totalPoints.toLocaleString()} points (downsampled by the server; drag to zoom for detail)`
-              : `${current.meta.shown.toLocaleString()} points`}
-            {nonFinite > 0 ? ` · ${nonFinite} NaN/∞ value${nonFinite === 1 ? '' : 's'} not drawn` : ''}
-            {fetching ? ' · loading…' : ''}
+            {series!.downsampled
+              ? `${n.toLocaleString()} of ${series!.totalPoints.toLocaleString()} points (downsampled by the server; drag to zoom for detail)`
+              : `${n.toLocaleString()} points`}
+            {series!.nonFinite > 0 ? ` · ${series!.nonFinite} NaN/∞ value${series!.nonFinite === 1 ? '' : 's'} not drawn` : ''}
+            {props.loading ? ' · loading…' : ''}
           </p>
         </>
       )}

@@ -5,10 +5,14 @@
  * The System tab charts the machine metrics the client sampled (`system/…` keys) apart.
  */
 import { Link, useParams, useSearchParams } from 'react-router';
+import { useCallback } from 'react';
 import { useQuery } from 'urql';
 import { graphql } from '../../graphql/generated';
 import { ErrorMessage, Loading } from '../../components/ui/QueryStates';
+import { LiveIndicator } from '../../components/ui/LiveIndicator';
 import { StatusBadge } from '../../components/ui/StatusBadge';
+import { formatMetricValue } from '../../graphql/metricValues';
+import { useRunChanged } from '../../graphql/useRunChanged';
 import { paths } from '../../lib/paths';
 import { isSystemKey } from '../../lib/systemMetrics';
 import { useUrlMirror } from '../../lib/useUrlMirror';
@@ -36,6 +40,10 @@ const RunPageQuery = graphql(`
         id
         name
         status
+        latestMetrics {
+          key
+          value
+        }
       }
       params {
         key
@@ -89,6 +97,18 @@ export default function RunPage() {
   };
   const [paramSearch, setParamSearch] = useUrlMirror(params.get('q') ?? '', (q) => setParam('q', q));
 
+  // Status, end time and duration follow `runChanged`: one refetch per change of this run
+  // (a handful per run's life), no polling.
+  const experimentId = data?.run?.experiment.id ?? null;
+  const onRunChanged = useCallback(
+    (changed: { id: string }) => {
+      if (changed.id === runId) reexecute({ requestPolicy: 'network-only' });
+    },
+    [runId, reexecute],
+  );
+  const running = data?.run?.status === 'RUNNING';
+  useRunChanged(experimentId ? [experimentId] : [], onRunChanged, running);
+
   if (error && !data?.run) {
     return <ErrorMessage error={error} title="Could not load this run" onRetry={() => reexecute({ requestPolicy: 'network-only' })} />;
   }
@@ -113,7 +133,7 @@ export default function RunPage() {
             ) : null}
           </nav>
           <h1 data-testid="run-title">
-            {run.name || run.id} <StatusBadge status={run.status} />
+            {run.name || run.id} <StatusBadge status={run.status} /> {running ? <LiveIndicator active /> : null}
           </h1>
           <p className="muted mono">{run.id}</p>
         </div>
@@ -152,13 +172,27 @@ export default function RunPage() {
           {run.children.length > 0 ? (
             <div className="panel">
               <h2>Child runs</h2>
-              <ul className="plain-list">
-                {run.children.map((c) => (
-                  <li key={c.id}>
-                    <Link to={paths.run(c.id)}>{c.name || c.id.slice(0, 8)}</Link> <StatusBadge status={c.status} />
-                  </li>
-                ))}
-              </ul>
+              <table className="data-table compact child-runs" data-testid="child-runs">
+                <tbody>
+                  {run.children.map((c) => (
+                    <tr key={c.id}>
+                      <td>
+                        <Link to={paths.run(c.id)}>{c.name || c.id.slice(0, 8)}</Link>
+                      </td>
+                      <td>
+                        <StatusBadge status={c.status} />
+                      </td>
+                      <td className="mono child-metrics">
+                        {[...c.latestMetrics]
+                          .sort((a, b) => a.key.localeCompare(b.key))
+                          .slice(0, 4)
+                          .map((m) => `${m.key} ${formatMetricValue(m.value)}`)
+                          .join(' · ') || '—'}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
             </div>
           ) : null}
           <div className="panel" data-testid="registered-versions">
@@ -173,6 +207,7 @@ export default function RunPage() {
         <MetricCharts
           runId={run.id}
           metrics={trainingMetrics}
+          live={running}
           params={params}
           onParamChange={(name, value) => setParam(name, value)}
         />

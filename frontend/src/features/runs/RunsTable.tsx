@@ -4,7 +4,7 @@
  * (`orderBy`); this component only reports header clicks. Nested runs are indented under
  * their parent with a toggle.
  */
-import { memo, useEffect, useMemo, useRef } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import {
   createColumnHelper,
@@ -12,10 +12,12 @@ import {
   getCoreRowModel,
   useReactTable,
   type ColumnDef,
+  type ColumnSizingState,
   type Row,
 } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { StatusBadge } from '../../components/ui/StatusBadge';
+import { metricDirection } from '../../lib/metricDirection';
 import { paths } from '../../lib/paths';
 import { columnGroup, columnId, columnLabel, type ColumnSpec } from './columns';
 import { cellText, type TreeRow } from './runRows';
@@ -41,6 +43,22 @@ export interface RunsTableProps {
   initialRow: number;
   onTopRowChange: (index: number) => void;
   footer: React.ReactNode;
+  /** Flip which way is better for a metric column (remembered per key) and re-sort. */
+  onFlipDirection?: (column: ColumnSpec) => void;
+  /** Changing it scrolls back to the first row (e.g. after "show new runs"). */
+  scrollToken?: number;
+}
+
+/** The selection and run-name columns stay in view when scrolling right. */
+const PINNED_LEFT: Record<string, number> = { __select: 0, 'attributes:name': 36 };
+
+function pinnedClass(id: string): string {
+  return id in PINNED_LEFT ? ` pinned${id === 'attributes:name' ? ' pinned-last' : ''}` : '';
+}
+
+function pinnedStyle(id: string): React.CSSProperties | undefined {
+  const left = PINNED_LEFT[id];
+  return left === undefined ? undefined : { left };
 }
 
 const helper = createColumnHelper<TreeRow>();
@@ -71,8 +89,8 @@ const RunRowView = memo(function RunRowView({ row, index, start, selected }: {
           <div
             role="cell"
             key={cell.id}
-            className={`td${spec && isNumeric(spec) ? ' num' : ''}${spec ? '' : ' col-check'}`}
-            style={{ width: cell.column.getSize() }}
+            className={`td${spec && isNumeric(spec) ? ' num' : ''}${spec ? '' : ' col-check'}${pinnedClass(cell.column.id)}`}
+            style={{ width: cell.column.getSize(), ...pinnedStyle(cell.column.id) }}
             data-column={cell.column.id}
           >
             {flexRender(cell.column.columnDef.cell, cell.getContext())}
@@ -109,11 +127,19 @@ function widthOf(spec: ColumnSpec): number {
 export function RunsTable(props: RunsTableProps) {
   const { rows, columns, sort, onSort, selected, onToggleSelected, expanded, onToggleExpanded, experimentName } = props;
   const scroller = useRef<HTMLDivElement>(null);
+  const [columnSizing, setColumnSizing] = useState<ColumnSizingState>({});
+
+  // The run name is pinned next to the selection column, wherever the chooser put it.
+  const ordered = useMemo(() => {
+    const name = columns.filter((c) => c.kind === 'attributes' && c.key === 'name');
+    return [...name, ...columns.filter((c) => !(c.kind === 'attributes' && c.key === 'name'))];
+  }, [columns]);
 
   const columnDefs = useMemo<Array<ColumnDef<TreeRow, unknown>>>(() => {
     const select = helper.display({
       id: '__select',
       size: 36,
+      enableResizing: false,
       header: () => null,
       cell: ({ row }) => (
         <input
@@ -124,7 +150,7 @@ export function RunsTable(props: RunsTableProps) {
         />
       ),
     });
-    const data = columns.map((spec) =>
+    const data = ordered.map((spec) =>
       helper.display({
         id: columnId(spec),
         size: widthOf(spec),
@@ -162,12 +188,16 @@ export function RunsTable(props: RunsTableProps) {
       }),
     );
     return [select, ...data];
-  }, [columns, selected, expanded, onToggleSelected, onToggleExpanded, experimentName]);
+  }, [ordered, selected, expanded, onToggleSelected, onToggleExpanded, experimentName]);
 
   const table = useReactTable({
     data: rows,
     columns: columnDefs,
     getCoreRowModel: getCoreRowModel(),
+    columnResizeMode: 'onChange',
+    state: { columnSizing },
+    onColumnSizingChange: setColumnSizing,
+    defaultColumn: { minSize: 60, maxSize: 800 },
     manualSorting: true,
     getRowId: (r) => r.run.id,
   });
@@ -187,6 +217,11 @@ export function RunsTable(props: RunsTableProps) {
   useEffect(() => {
     if (tableRows.length > 0 && lastIndex >= tableRows.length - 40) onNearEnd();
   }, [lastIndex, tableRows.length, onNearEnd]);
+
+  const { scrollToken } = props;
+  useEffect(() => {
+    if (scrollToken) scroller.current?.scrollTo({ top: 0 });
+  }, [scrollToken]);
 
   const restored = useRef(false);
   useEffect(() => {
@@ -222,7 +257,12 @@ export function RunsTable(props: RunsTableProps) {
                   const spec = (header.column.columnDef.meta as { spec?: ColumnSpec } | undefined)?.spec;
                   if (!spec) {
                     return (
-                      <div className="th col-check" role="columnheader" key={header.id} style={{ width: header.getSize() }}>
+                      <div
+                        className={`th col-check${pinnedClass(header.id)}`}
+                        role="columnheader"
+                        key={header.id}
+                        style={{ width: header.getSize(), ...pinnedStyle(header.id) }}
+                      >
                         <input
                           type="checkbox"
                           aria-label="Select all loaded runs"
@@ -234,20 +274,50 @@ export function RunsTable(props: RunsTableProps) {
                   }
                   const active = sort && sort.column.kind === spec.kind && sort.column.key === spec.key;
                   const group = columnGroup(spec);
+                  const isMetric = spec.kind.startsWith('metrics');
+                  const direction = isMetric ? metricDirection(spec.key) : null;
+                  const label = columnLabel(spec);
                   return (
                     <div
                       key={header.id}
                       role="columnheader"
                       aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'}
-                      className={`th${isNumeric(spec) ? ' num' : ''}${active ? ' sorted' : ''}`}
-                      style={{ width: header.getSize() }}
+                      className={`th${isNumeric(spec) ? ' num' : ''}${active ? ' sorted' : ''}${pinnedClass(header.id)}`}
+                      style={{ width: header.getSize(), ...pinnedStyle(header.id) }}
                       data-column={header.id}
                     >
-                      <button type="button" className="sort-button" onClick={() => onSort(spec)} title={`Sort by ${header.id}`}>
+                      <button
+                        type="button"
+                        className="sort-button"
+                        onClick={() => onSort(spec)}
+                        title={`${group ? `${group}: ` : ''}${label}${isMetric ? ` — first click sorts best first (${direction} is better)` : ''}`}
+                      >
                         {group ? <span className="col-group">{group}</span> : null}
                         <span className="col-label">{flexRender(header.column.columnDef.header, header.getContext())}</span>
                         {active ? <span className="sort-indicator">{sort.desc ? '▼' : '▲'}</span> : null}
                       </button>
+                      {active && isMetric && props.onFlipDirection ? (
+                        <button
+                          type="button"
+                          className="direction-toggle"
+                          data-testid="direction-toggle"
+                          onClick={() => props.onFlipDirection?.(spec)}
+                          title={`${direction === 'lower' ? 'Lower' : 'Higher'} is better for ${spec.key}; click to change (remembered)`}
+                        >
+                          {direction === 'lower' ? 'low↑' : 'high↑'}
+                        </button>
+                      ) : null}
+                      {header.column.getCanResize() ? (
+                        <div
+                          className={`col-resizer${header.column.getIsResizing() ? ' resizing' : ''}`}
+                          onMouseDown={header.getResizeHandler()}
+                          onTouchStart={header.getResizeHandler()}
+                          onDoubleClick={() => header.column.resetSize()}
+                          role="separator"
+                          aria-orientation="vertical"
+                          aria-label={`Resize ${label}`}
+                        />
+                      ) : null}
                     </div>
                   );
                 })}

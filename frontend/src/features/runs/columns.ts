@@ -97,12 +97,56 @@ export function columnGroup(spec: ColumnSpec): string {
   }
 }
 
-/** Default columns: the common attributes, then up to five metrics and five params. */
-export function defaultColumns(keys: { metricKeys: string[]; paramKeys: string[] }, multiExperiment: boolean): string[] {
+interface PageRun {
+  params: ReadonlyMap<string, string>;
+  tags: ReadonlyMap<string, string>;
+}
+
+export const DEFAULT_METRIC_LIMIT = 6;
+export const DEFAULT_PARAM_LIMIT = 15;
+export const DEFAULT_TAG_LIMIT = 8;
+
+// Written by the client itself on every run (source, git commit, …): rarely what is triaged.
+const SYSTEM_TAG = /^(mltrail|mlflow)\./;
+
+/**
+ * Default columns: the common attributes, up to six metrics, then every param of the page's
+ * runs (those whose value varies across the runs first: they are what distinguishes them),
+ * then every tag, each kind up to a limit. `runs` is the first page; without it the
+ * experiments' keys are used as they come.
+ */
+export function defaultColumns(
+  keys: { metricKeys: string[]; paramKeys: string[]; tagKeys?: string[] },
+  multiExperiment: boolean,
+  runs?: ReadonlyArray<PageRun>,
+): string[] {
   const attrs = multiExperiment ? [...DEFAULT_ATTRIBUTE_KEYS, 'experiment'] : DEFAULT_ATTRIBUTE_KEYS;
+  let params = keys.paramKeys;
+  let tags = (keys.tagKeys ?? []).filter((k) => !SYSTEM_TAG.test(k));
+  if (runs && runs.length > 0) {
+    const varies = (key: string, of: (r: PageRun) => ReadonlyMap<string, string>) => {
+      const first = of(runs[0]!).get(key);
+      return runs.some((r) => of(r).get(key) !== first);
+    };
+    const present = (of: (r: PageRun) => ReadonlyMap<string, string>) => {
+      const seen = new Set<string>();
+      for (const r of runs) for (const k of of(r).keys()) seen.add(k);
+      return seen;
+    };
+    const pagePar = present((r) => r.params);
+    const pageTags = present((r) => r.tags);
+    const known = new Set(params);
+    const allParams = [...params, ...Array.from(pagePar).filter((k) => !known.has(k)).sort()].filter((k) => pagePar.has(k));
+    const varying = allParams.filter((k) => varies(k, (r) => r.params));
+    const constant = allParams.filter((k) => !varying.includes(k));
+    params = [...varying, ...constant];
+    const knownTags = new Set(tags);
+    tags = [...tags, ...Array.from(pageTags).filter((k) => !knownTags.has(k) && !SYSTEM_TAG.test(k)).sort()].filter((k) => pageTags.has(k));
+  }
   return [
     ...attrs.map((key) => columnId({ kind: 'attributes', key })),
-    ...keys.metricKeys.slice(0, 5).map((key) => columnId({ kind: 'metrics', key })),
-    ...keys.paramKeys.slice(0, 5).map((key) => columnId({ kind: 'params', key })),
+    ...keys.metricKeys.slice(0, DEFAULT_METRIC_LIMIT).map((key) => columnId({ kind: 'metrics', key })),
+    ...params.slice(0, DEFAULT_PARAM_LIMIT).map((key) => columnId({ kind: 'params', key })),
+    ...tags.slice(0, DEFAULT_TAG_LIMIT).map((key) => columnId({ kind: 'tags', key })),
   ];
 }

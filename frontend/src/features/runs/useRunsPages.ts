@@ -180,6 +180,8 @@ export function useRunsPages(input: RunsQueryInput, pageSize: number, minPages: 
     [fetchPage],
   );
 
+  // Stable: live updates (useLiveRunRows) call it from effects.
+  const retry = useCallback(() => setRetries((n) => n + 1), []);
   const isCurrent = state.key === key && state.dataKey === key;
   return {
     runs: state.runs,
@@ -190,6 +192,6 @@ export function useRunsPages(input: RunsQueryInput, pageSize: number, minPages: 
     error: state.error,
     loadMore: () => void loadNext(),
     loadAll,
-    retry: () => setRetries((n) => n + 1),
+    retry,
   };
 }

@@ -62,6 +62,13 @@ describe('header clicks cycle the sort', () => {
     expect(second).toEqual({ column: acc, desc: false });
     expect(nextSort(second, acc)).toBeNull();
   });
+  it('a lower-is-better metric sorts ascending first (best first)', () => {
+    const loss = { kind: 'metrics.min' as const, key: 'val_loss' };
+    const first = nextSort(null, loss);
+    expect(first).toEqual({ column: loss, desc: false });
+    expect(nextSort(first, loss)).toEqual({ column: loss, desc: true });
+    expect(nextSort({ column: loss, desc: true }, loss)).toBeNull();
+  });
   it('other columns start ascending; another column starts over', () => {
     expect(nextSort({ column: acc, desc: true }, lr)).toEqual({ column: lr, desc: false });
   });

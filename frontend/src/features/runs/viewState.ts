@@ -8,6 +8,7 @@
  * Columns are repeated `col` parameters (a param key may contain a comma); ids are comma lists.
  */
 import { readList, readPositiveInt, writeList, writeString } from '../../lib/searchParams';
+import { bestFirstDescending } from '../../lib/metricDirection';
 import { parseColumnId, type ColumnSpec } from './columns';
 
 export interface RunsViewState {
@@ -67,13 +68,23 @@ export function updateRunsView(state: RunsViewState, patch: Partial<RunsViewStat
   return next;
 }
 
-/** Cycle a header click through ascending → descending → unsorted. */
+/**
+ * Cycle a header click through first order → reversed → unsorted. The first order of a metric
+ * is best-first by its direction (descending unless lower is better, see lib/metricDirection);
+ * of anything else, ascending.
+ */
 export function nextSort(
   current: RunsViewState['sort'],
   column: ColumnSpec,
+  firstDesc: (column: ColumnSpec) => boolean = defaultFirstDesc,
 ): RunsViewState['sort'] {
   const same = current && current.column.kind === column.kind && current.column.key === column.key;
-  if (!same) return { column, desc: column.kind.startsWith('metrics') };
-  if (current.desc === column.kind.startsWith('metrics')) return { column, desc: !current.desc };
+  const first = firstDesc(column);
+  if (!same) return { column, desc: first };
+  if (current.desc === first) return { column, desc: !current.desc };
   return null;
+}
+
+function defaultFirstDesc(column: ColumnSpec): boolean {
+  return column.kind.startsWith('metrics') ? bestFirstDescending(column.key) : false;
 }
