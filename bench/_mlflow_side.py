@@ -1,7 +1,8 @@
-"""MLflow's half of bench/tracking.py: the same workload through MlflowClient, one step at a time.
+"""MLflow's half of bench/tracking.py (the same workload through MlflowClient, one step at a
+time) and of bench/client.py (``logging``: what ``mlflow.log_metric`` and ``log_batch`` cost).
 
 Runs in the interpreter that has mlflow installed (a separate venv), against an ``mlflow
-server`` that bench/tracking.py started. It reads one JSON command per line on stdin and
+server`` that the script started (``_harness.mlflow_server``), driven by ``_harness.MlflowSide``. It reads one JSON command per line on stdin and
 answers each with one JSON line on stdout, so that tracking.py can alternate the two sides
 step by step (mltrail's ingest, then MLflow's, then mltrail's again...): a drift in the host's
 speed then lands on both sides of a ratio instead of on one.
@@ -13,6 +14,7 @@ counts, as it does for mltrail. MLflow's log_batch takes at most 1,000 metrics p
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 import time
@@ -24,6 +26,7 @@ from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
 KEYS = 10
+MAX_BATCH_METRICS = 1_000  # MLflow's limit per log_batch call
 
 
 def metric_batches(total: int, size: int, rng: random.Random, keys: int = KEYS) -> list[list[Metric]]:
@@ -46,6 +49,7 @@ class Side:
     """The workload's steps; each returns what tracking.py records (milliseconds, points/s)."""
 
     def __init__(self, url: str) -> None:
+        self.url = url
         self.client = MlflowClient(tracking_uri=url)
         self.rng = random.Random(42)
         self.run_ids: list[str] = []
@@ -69,7 +73,7 @@ class Side:
     def ingest(self, points: int, rep: int) -> dict[str, Any]:
         """One repetition: `points` points in 1,000-point batches (MLflow's maximum)."""
         run_id = self.client.create_run(self.exp_ingest, run_name=f"ingest-{rep}").info.run_id
-        batches = metric_batches(points, 1_000, self.rng)
+        batches = metric_batches(points, MAX_BATCH_METRICS, self.rng)
         start = time.perf_counter()
         for batch in batches:
             self.client.log_batch(run_id, metrics=batch, synchronous=True)
@@ -136,15 +140,48 @@ class Side:
     def histories(self, repeat: int, warmup: int) -> dict[str, Any]:
         return {"samples": timed(self._histories, repeat, warmup)}
 
+    def logging(self, per_call: int, batch_points: int) -> dict[str, Any]:
+        """bench/client.py's figures: ``per_call`` ``mlflow.log_metric`` calls (one synchronous
+        request each), then ``batch_points`` points through ``log_batch``, 1,000 per call."""
+        mlflow.set_tracking_uri(self.url)
+        mlflow.set_experiment("bench-client")
+        with mlflow.start_run() as run:
+            mlflow.log_metric("warmup", 0.0, step=0)
+            started = time.perf_counter()
+            for step in range(per_call):
+                mlflow.log_metric("loss", step * 1e-6, step=step)
+            per_call_s = time.perf_counter() - started
+
+            timestamp = int(time.time() * 1000)
+            started = time.perf_counter()
+            for start in range(0, batch_points, MAX_BATCH_METRICS):
+                stop = min(start + MAX_BATCH_METRICS, batch_points)
+                metrics = [Metric("batched", i * 1e-6, timestamp, i) for i in range(start, stop)]
+                self.client.log_batch(run.info.run_id, metrics=metrics)
+            batch_s = time.perf_counter() - started
+        return {
+            "mlflow_version": mlflow.__version__,
+            "log_metric_calls": per_call,
+            "log_metric_ms": per_call_s / per_call * 1e3,
+            "log_metric_points_per_s": per_call / per_call_s,
+            "log_batch_points": batch_points,
+            "log_batch_points_per_s": batch_points / batch_s,
+        }
+
 
 def main() -> None:
+    # The answers get stdout to themselves: MLflow prints to stdout too (the fluent API's
+    # "View run ..." line at the end of a run), and one such line would break the protocol.
+    # Everything else written to file descriptor 1 now goes to stderr.
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     side = Side(sys.argv[sys.argv.index("--url") + 1])
     for line in sys.stdin:
         command = json.loads(line)
         op = command.pop("op")
         if op == "quit":
             break
-        print(json.dumps(getattr(side, op)(**command)), flush=True)
+        print(json.dumps(getattr(side, op)(**command)), file=answers, flush=True)
 
 
 if __name__ == "__main__":

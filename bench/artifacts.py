@@ -3,8 +3,8 @@
     .venv/bin/python bench/artifacts.py                 # 1 GiB, local store and moto S3
     .venv/bin/python bench/artifacts.py --size-mib 256 --stores local
 
-For each store this starts the mltrail server (uvicorn, in its own process, so that its RSS
-is its own) and, for S3, moto's standalone S3 server on loopback. It then uploads a file with
+For each store this starts ``mltrail server`` (in its own process, so that its RSS is its
+own) and, for S3, moto's standalone S3 server on loopback. It then uploads a file with
 the client (``mltrail._artifacts.upload_file``: streamed PUT) and downloads it again
 (``download``: streamed GET), checking the SHA-256, and reports MB/s and the server's RSS:
 at start, the peak while transferring (sampled every 20 ms), and the kernel's high-water
@@ -22,93 +22,21 @@ import contextlib
 import hashlib
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from _harness import RssSampler, Server, free_port, mltrail_server, rss_kib, running, server_env
+
+from mltrail._artifacts import download, upload_file
 
 MiB = 1024 * 1024
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "client"))
-
 S3_ENV = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
-
-SERVER_CODE = """
-import uvicorn
-from mltrail_server.app import create_app
-from mltrail_server.config import Settings
-settings = Settings.from_env()
-uvicorn.run(create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning", lifespan="on")
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {process.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            httpx.get(url, timeout=1.0)
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
-
-
-@contextlib.contextmanager
-def process(args: list[str], env: dict[str, str], url: str) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_http(url, proc)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def rss_kib(pid: int, field: str = "VmRSS") -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-class RssSampler:
-    """Peak RSS of a process, sampled in a thread while a transfer runs."""
-
-    def __init__(self, pid: int, interval: float = 0.02) -> None:
-        self.pid, self.interval, self.peak = pid, interval, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, rss_kib(self.pid))
-            time.sleep(self.interval)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+# Room for files up to 8 GiB (--size-mib); the server's default refuses uploads above 5 GiB.
+MAX_UPLOAD_BYTES = 8 * 1024**3
 
 
 def make_file(path: Path, size: int) -> str:
@@ -148,8 +76,6 @@ def create_run(tracking_uri: str) -> str:
 
 
 def transfer(tracking_uri: str, pid: int, source: Path, expected: str, workdir: Path) -> dict[str, float]:
-    from mltrail._artifacts import download, upload_file
-
     run_id = create_run(tracking_uri)
     size = source.stat().st_size
     with RssSampler(pid) as up_rss:
@@ -173,38 +99,25 @@ def transfer(tracking_uri: str, pid: int, source: Path, expected: str, workdir: 
 
 
 def bench_store(kind: str, sizes: list[int], workdir: Path, files: dict[int, tuple[Path, str]]) -> list[dict]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLTRAIL_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "backend"), str(ROOT / "client")])
-    port = free_port()
-    env.update(
-        MLTRAIL_PORT=str(port),
-        MLTRAIL_DATA_DIR=str(workdir / f"data-{kind}"),
-        MLTRAIL_MAX_UPLOAD_BYTES=str(8 * 1024**3),
-    )
+    env = server_env(MLTRAIL_MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES))
     with contextlib.ExitStack() as stack:
         if kind == "s3":
             env.update(S3_ENV)
             s3_port = free_port()
-            endpoint = f"http://127.0.0.1:{s3_port}"
-            stack.enter_context(
-                process(
-                    [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)],
-                    env,
-                    endpoint,
-                )
+            moto_args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)]
+            # moto has no health route: any HTTP answer means it listens.
+            moto = stack.enter_context(
+                running(Server("moto", moto_args, "/", s3_port, env=env, ready_status=None))
             )
-            httpx.put(f"{endpoint}/bench", timeout=30).raise_for_status()  # create the bucket
-            env.update(MLTRAIL_ARTIFACT_ROOT="s3://bench/mltrail", MLTRAIL_S3_ENDPOINT_URL=endpoint)
-        tracking_uri = f"http://127.0.0.1:{port}"
+            httpx.put(f"{moto.url}/bench", timeout=30).raise_for_status()  # create the bucket
+            env.update(MLTRAIL_ARTIFACT_ROOT="s3://bench/mltrail", MLTRAIL_S3_ENDPOINT_URL=moto.url)
         os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
-        server = stack.enter_context(
-            process([sys.executable, "-c", SERVER_CODE], env, f"{tracking_uri}/healthz")
-        )
+        server = stack.enter_context(running(mltrail_server(str(workdir / f"data-{kind}"), env=env)))
         results = []
         start_rss = rss_kib(server.pid) / 1024
         for size in sizes:
             source, digest = files[size]
-            row = transfer(tracking_uri, server.pid, source, digest, workdir)
+            row = transfer(server.url, server.pid, source, digest, workdir)
             row.update(
                 store=kind,
                 size_mib=size / MiB,

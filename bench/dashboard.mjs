@@ -18,7 +18,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { api, launchChromium, startServer } from '../frontend/e2e/harness.mjs';
+import { api, launchChromium, startServer } from '../frontend/tools/live-server.mjs';
 
 const argv = process.argv.slice(2);
 const arg = (name, fallback) => {

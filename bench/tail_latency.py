@@ -13,38 +13,42 @@ request's COMMIT shows as one call of tens of milliseconds in the first block.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-import tracking as t
+from _harness import mltrail_server, pct, running
+from _ingest import INGEST_POINTS, INGEST_REPEATS, ingest, ingest_concurrent
+from _mltrail_side import CREATE_RUN, Side, run_params
+
+CALLS = 300
+BLOCK = 100
 
 
 def measure(url: str) -> None:
-    side = t.MltrailSide(url)
+    side = Side(url)
     side.setup()
-    for rep in range(t.INGEST_REPEATS):
-        side.ingest(t.INGEST_POINTS, rep)
-    for rep in range(t.INGEST_REPEATS):
-        side.ingest(t.INGEST_POINTS, rep, size=10_000)
-    side.ingest_concurrent()
-    params = [t.run_params(i) for i in range(300)]
+    for rep in range(INGEST_REPEATS):
+        ingest(side, INGEST_POINTS, rep)
+    for rep in range(INGEST_REPEATS):
+        ingest(side, INGEST_POINTS, rep, size=10_000)
+    ingest_concurrent(side)
+    params = [run_params(i) for i in range(CALLS)]
     latencies = []
-    for i in range(300):
+    for i in range(CALLS):
         start = time.perf_counter()
-        side.gql(t.CREATE_RUN, {"experimentId": side.exp_search, "name": f"run-{i}", "params": params[i]})
+        side.gql(CREATE_RUN, {"experimentId": side.exp_search, "name": f"run-{i}", "params": params[i]})
         latencies.append((time.perf_counter() - start) * 1000)
     side.close()
     print("createRun(params: 10) after the ingest, ms per call:")
-    for block in range(3):
-        ms = latencies[block * 100 : (block + 1) * 100]
-        slowest = max(range(100), key=ms.__getitem__)
+    for first in range(0, CALLS, BLOCK):
+        ms = latencies[first : first + BLOCK]
+        slowest = max(range(BLOCK), key=ms.__getitem__)
         print(
-            f"  calls {block * 100:>3}-{block * 100 + 99}: mean {statistics.fmean(ms):5.2f}"
-            f"  median {statistics.median(ms):5.2f}  p99 {t.pct(ms, 99):6.2f}"
-            f"  slowest {ms[slowest]:6.1f} (call {block * 100 + slowest})"
+            f"  calls {first:>3}-{first + BLOCK - 1}: mean {statistics.fmean(ms):5.2f}"
+            f"  median {statistics.median(ms):5.2f}  p99 {pct(ms, 99):6.2f}"
+            f"  slowest {ms[slowest]:6.1f} (call {first + slowest})"
         )
 
 
@@ -58,12 +62,7 @@ def main() -> None:
         measure(args.url)
         return
     with tempfile.TemporaryDirectory(prefix="mltrail-bench-tail-") as workdir:
-        port = t.free_port()
-        server = t.Server(
-            "mltrail", t.mltrail_command(port, str(Path(workdir) / "data"), 1, None), "/readyz", port
-        )
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(t.running(server))
+        with running(mltrail_server(str(Path(workdir) / "data"))) as server:
             measure(server.url)
 
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { metricBatch } from './harness.mjs';
+import { metricBatch } from './fixtures.mjs';
 
 /** Pixels of the canvas close to a #rrggbb colour (the line of that run). */
 async function inkOf(locator, hex) {

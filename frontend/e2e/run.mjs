@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, FRONTEND_DIR, launchChromium, startServer } from './harness.mjs';
+import { api, FRONTEND_DIR, launchChromium, startServer } from '../tools/live-server.mjs';
 import { compareAndLiveSteps } from './compareLive.mjs';
 import { seedE2E } from './seed.mjs';
 import { seedSystemMetrics } from './systemMetrics.mjs';

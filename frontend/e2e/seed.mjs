@@ -3,7 +3,7 @@
  * "hero" run with a long noisy loss (NaN included), source, environment, datasets and
  * artifacts, and a parent run with children. Returns what the tests need to predict results.
  */
-import { gradientPng, metricBatch } from './harness.mjs';
+import { gradientPng, metricBatch } from './fixtures.mjs';
 
 const MODELS = ['rf', 'xgb', 'lr'];
 const RATES = ['0.1', '0.01', '0.001'];

@@ -44,23 +44,17 @@ def test_api_errors_pickle_with_their_code() -> None:
 
 
 def test_import_is_light_and_pulls_no_server_code() -> None:
+    # How long the import takes is a figure, not an assertion: bench/client.py prints it.
     script = (
-        "import sys, time\n"
-        "t = time.perf_counter()\n"
+        "import sys\n"
         "import mltrail\n"
-        "elapsed = time.perf_counter() - t\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('strawberry', 'sqlalchemy', 'starlette', 'uvicorn', 'mltrail_server', 'gql', 'httpx', 'graphql',"
         " 'pandas', 'psutil', 'pynvml'))\n"
-        "print(elapsed, heavy)\n"
+        "print(heavy)\n"
     )
-    timings = []
-    for _ in range(3):  # best of three: a busy CI machine must not make this flaky
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-        elapsed, heavy = out.split(" ", 1)
-        assert heavy.strip() == "[]", heavy
-        timings.append(float(elapsed))
-    assert min(timings) < 0.2, timings
+    heavy = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert heavy.strip() == "[]", heavy
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,14 @@
 /**
- * Shared by the browser tests (e2e/run.mjs) and the dashboard benchmark (bench/dashboard.mjs):
- * start a real `mltrail server` on a free port with a throw-away data directory, talk to it
- * through GraphQL and the artifact HTTP API, and launch Debian's Chromium through playwright-core.
+ * A live mltrail for Node-side tools, shared by the browser tests (e2e/run.mjs) and the
+ * dashboard benchmark (bench/dashboard.mjs), neither of which imports the other: start a real
+ * `mltrail server` on a free port with a throw-away data directory and the built SPA, talk to
+ * it through GraphQL and the artifact HTTP API, and launch Debian's Chromium through
+ * playwright-core.
+ *
+ * It lives in frontend/ because it needs what frontend/ has: playwright-core resolves from
+ * frontend/node_modules (a module under bench/ could not import it) and the SPA it serves is
+ * frontend/dist. Test-only data (e2e/fixtures.mjs) and benchmark-only seeding
+ * (bench/dashboard.mjs) stay with their callers.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
@@ -9,7 +16,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deflateSync } from 'node:zlib';
 
 export const FRONTEND_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO_DIR = resolve(FRONTEND_DIR, '..');
@@ -173,11 +179,6 @@ export function api(baseUrl) {
   };
 }
 
-/** Columnar metric batch for one key. */
-export function metricBatch(key, steps, values, t0 = Date.now()) {
-  return { keys: steps.map(() => key), steps, values, timestamps: steps.map((s) => t0 + s) };
-}
-
 export async function launchChromium() {
   const { chromium } = await import('playwright-core');
   return chromium.launch({
@@ -193,46 +194,4 @@ export async function launchChromium() {
       '--disable-sync',
     ],
   });
-}
-
-/** A small valid PNG (RGB gradient), so the image preview has something real to decode. */
-export function gradientPng(width = 96, height = 64) {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc32 = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; // bit depth
-  header[9] = 2; // RGB
-  const raw = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    const row = y * (width * 3 + 1);
-    for (let x = 0; x < width; x++) {
-      raw[row + 1 + x * 3] = Math.round((x / width) * 255);
-      raw[row + 2 + x * 3] = Math.round((y / height) * 255);
-      raw[row + 3 + x * 3] = 160;
-    }
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
 }

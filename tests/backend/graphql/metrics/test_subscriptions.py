@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,9 +28,26 @@ METRICS = """subscription($runIds: [ID!], $experimentId: ID) {
 RUNS = "subscription($e: ID) { runChanged(experimentId: $e) { id name status endTime params { key value } } }"
 
 
+PROBE_KEY = "_subscribed"
+PROBE_RUN_PREFIX = "_subscribed-"
+
+# Sends one event the subscription under test will receive and recognise (attempt = 0, 1, ...).
+Probe = Callable[[int], Awaitable[None]]
+
+
 @asynccontextmanager
-async def subscription(url: str, query: str, variables: dict[str, Any]) -> AsyncIterator[asyncio.Queue]:
-    """Open a graphql-transport-ws subscription; yields a queue of `next` payloads."""
+async def subscription(
+    url: str, query: str, variables: dict[str, Any], probe: Probe, is_probe: Callable[[dict[str, Any]], bool]
+) -> AsyncIterator[asyncio.Queue]:
+    """Open a graphql-transport-ws subscription; yields a queue of `next` payloads once the
+    server streams it.
+
+    graphql-transport-ws acknowledges the connection but not a subscription: the server
+    registers it on its event bus some time after `subscribe`, and an event published before
+    then is not delivered (live events are not replayed). So this sends probe events until the
+    first one comes back through the subscription itself; probe events (recognised by
+    `is_probe`) never reach the queue, however late they arrive.
+    """
     ws_url = url.replace("http://", "ws://") + "/graphql"
     async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
@@ -39,19 +57,69 @@ async def subscription(url: str, query: str, variables: dict[str, Any]) -> Async
             json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}})
         )
         queue: asyncio.Queue = asyncio.Queue()
+        streaming = asyncio.Event()
 
         async def pump() -> None:
             async for raw in ws:
                 message = json.loads(raw)
-                if message["type"] in ("next", "error"):
+                if message["type"] not in ("next", "error"):
+                    continue
+                if message["type"] == "next" and is_probe(message["payload"]):
+                    streaming.set()
+                else:
                     await queue.put(message["payload"])
+                    streaming.set()  # an error ends the wait too: the test's next_event reports it
 
         task = asyncio.create_task(pump())
-        await asyncio.sleep(0.3)  # the server subscribes to the bus before any event is published
         try:
+            deadline = asyncio.get_running_loop().time() + 15
+            attempt = 0
+            while not streaming.is_set():
+                assert asyncio.get_running_loop().time() < deadline, "the subscription never streamed"
+                await probe(attempt)
+                attempt += 1
+                # Not a sleep: returns as soon as the probe arrives; a probe published before
+                # the server registered the subscription is lost, so send another.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(streaming.wait(), 0.25)
             yield queue
         finally:
             task.cancel()
+
+
+def metric_probe(http: httpx.AsyncClient, run_id: str) -> Probe:
+    """Log one point of a key of its own on the subscribed run (a metrics-only batch announces
+    no run change, so it cannot disturb a runChanged subscription)."""
+
+    async def send(attempt: int) -> None:
+        await call(
+            http, LOG_BATCH, {"runId": run_id, "metrics": metrics(PROBE_KEY, [0.0], start_step=attempt)}
+        )
+
+    return send
+
+
+def is_metric_probe(payload: dict[str, Any]) -> bool:
+    event = (payload.get("data") or {}).get("metricsLogged")
+    return event is not None and set(event["keys"]) == {PROBE_KEY}
+
+
+def run_probe(http: httpx.AsyncClient, experiment_id: str) -> Probe:
+    """Create a run of its own in the subscribed experiment."""
+
+    async def send(attempt: int) -> None:
+        await call(
+            http,
+            "mutation($e: ID!, $n: String) { createRun(experimentId: $e, name: $n) { id } }",
+            {"e": experiment_id, "n": f"{PROBE_RUN_PREFIX}{attempt}"},
+        )
+
+    return send
+
+
+def is_run_probe(payload: dict[str, Any]) -> bool:
+    run = (payload.get("data") or {}).get("runChanged")
+    return run is not None and (run["name"] or "").startswith(PROBE_RUN_PREFIX)
 
 
 async def call(
@@ -77,8 +145,10 @@ async def test_metrics_and_run_changes_stream_live(live_server):
             "createRun"
         ]["id"]
         async with (
-            subscription(live_server.url, METRICS, {"runIds": [rid]}) as points,
-            subscription(live_server.url, RUNS, {"e": eid}) as runs,
+            subscription(
+                live_server.url, METRICS, {"runIds": [rid]}, metric_probe(http, rid), is_metric_probe
+            ) as points,
+            subscription(live_server.url, RUNS, {"e": eid}, run_probe(http, eid), is_run_probe) as runs,
         ):
             await call(
                 http,
@@ -138,7 +208,8 @@ async def test_a_subscriber_on_one_replica_sees_points_logged_through_another(po
             rid = (await call(http, 'mutation { createRun(experimentName: "replicas") { id } }'))[
                 "createRun"
             ]["id"]
-            async with subscription(a.url, METRICS, {"runIds": [rid]}) as points:
+            probe = metric_probe(http, rid)  # through replica b, as the points below
+            async with subscription(a.url, METRICS, {"runIds": [rid]}, probe, is_metric_probe) as points:
                 await call(
                     http, LOG_BATCH, {"runId": rid, "batchId": "x", "metrics": metrics("acc", [0.25, 0.5])}
                 )

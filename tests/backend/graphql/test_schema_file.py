@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mltrail_server.graphql.schema import export_sdl
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_checked_in_schema_is_current():

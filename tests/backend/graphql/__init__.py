@@ -1,0 +1,1 @@
+"""The GraphQL layer: schema export, loaders (statement counts), limits and error shapes."""

@@ -1,0 +1,1 @@
+"""logBatch, metric histories and the live subscriptions through the GraphQL API."""

@@ -1,0 +1,1 @@
+"""Runs, their search and the runs table through the GraphQL API."""

@@ -1,0 +1,1 @@
+"""Plain HTTP routes: health, readiness, Prometheus metrics, the SPA."""

@@ -1,0 +1,1 @@
+"""The search language: parser and SQL compiler."""

@@ -1,0 +1,1 @@
+"""The store: metric chunks, the batch writer, migrations, concurrent writes."""
