@@ -8,6 +8,9 @@
         for step, loss in enumerate(train()):
             run.log_metric("loss", loss, step=step)   # queued; returns in microseconds
 
+Models: ``run.log_model(model, "model", input_example=X[:5])`` and
+``mltrail.models.load_model("models:/Churn/Production")`` (the ``models`` extra).
+
 Importing this package is cheap: the HTTP and GraphQL libraries load on first use, and nothing
 of the server is imported.
 """
@@ -52,6 +55,7 @@ from mltrail._fluent import (
     log_inputs,
     log_metric,
     log_metrics,
+    log_model,
     log_param,
     log_params,
     log_text,
@@ -101,6 +105,7 @@ __all__ = [
     "log_inputs",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "log_text",
@@ -112,3 +117,13 @@ __all__ = [
     "set_tracking_uri",
     "start_run",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # `mltrail.models` and `mltrail.pyfunc` load on first use (PEP 562): they are what a
+    # serving process needs, and a training script that never logs a model pays nothing.
+    if name in ("models", "pyfunc"):
+        import importlib
+
+        return importlib.import_module(f"mltrail.{name}")
+    raise AttributeError(f"module 'mltrail' has no attribute {name!r}")

@@ -487,6 +487,13 @@ class MltrailClient:
 
         upload_figure(self.tracking_uri, run_id, figure, artifact_file)
 
+    def log_model(self, run_id: str, model: Any, artifact_path: str = "model", **options: Any) -> Any:
+        """Package ``model`` into ``artifact_path`` of the run (see `mltrail.models`); returns a
+        `mltrail.models.ModelInfo`. Needs the ``models`` extra."""
+        from mltrail.models._log import log_model
+
+        return log_model(self, run_id, model, artifact_path, **options)
+
     # -- helpers ------------------------------------------------------------------------------
 
     def _should_capture(self) -> bool:
@@ -675,6 +682,28 @@ class ActiveRun:
 
     def log_figure(self, figure: Any, artifact_file: str) -> None:
         self.client.log_figure(self.id, figure, artifact_file)
+
+    def log_model(
+        self,
+        model: Any,
+        artifact_path: str = "model",
+        *,
+        input_example: Any = None,
+        signature: Any = None,
+        registered_model_name: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """Package ``model`` (scikit-learn, a `mltrail.pyfunc.PythonModel`, anything with
+        ``predict``) into this run's artifacts; see `mltrail.models`. Returns a `ModelInfo`."""
+        return self.client.log_model(
+            self.id,
+            model,
+            artifact_path,
+            input_example=input_example,
+            signature=signature,
+            registered_model_name=registered_model_name,
+            **options,
+        )
 
 
 def _check_status(status: str) -> str:

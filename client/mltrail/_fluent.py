@@ -202,6 +202,11 @@ def log_figure(figure: Any, artifact_file: str) -> None:
     _current_run().log_figure(figure, artifact_file)
 
 
+def log_model(model: Any, artifact_path: str = "model", **options: Any) -> Any:
+    """Log ``model`` into the active run; see `ActiveRun.log_model` and `mltrail.models`."""
+    return _current_run().log_model(model, artifact_path, **options)
+
+
 def flush(timeout: float | None = None) -> bool:
     """Wait until everything logged so far is delivered; False if some of it is spooled."""
     return True if _client is None else _client.flush(timeout)
