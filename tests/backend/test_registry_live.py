@@ -99,3 +99,30 @@ async def test_registry_events_cross_replicas_through_redis(postgres_url, tmp_pa
     finally:
         a.stop()
         b.stop()
+
+
+CATCH_UP = """subscription($n: String, $a: ID) { registryEvents(name: $n, afterId: $a) {
+  name change { id kind version toStage } } }"""
+
+
+async def test_a_reconnecting_subscriber_catches_up_from_after_id(live_server):
+    """Changes recorded after `afterId` are replayed from the database first, then live ones
+    stream, each once."""
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
+        rid = await run_with_model(http)
+        await call(http, REGISTER, {"n": "Churn", "s": f"runs:/{rid}/model"})
+        await call(http, REGISTER, {"n": "Churn", "s": f"runs:/{rid}/model"})
+        history = (await call(http, '{ registeredModel(name: "Churn") { history { id kind } } }'))[
+            "registeredModel"
+        ]["history"]
+        assert [h["kind"] for h in history] == ["MODEL_CREATED", "VERSION_CREATED", "VERSION_CREATED"]
+        async with subscription(live_server.url, CATCH_UP, {"n": "Churn", "a": history[1]["id"]}) as events:
+            replayed = (await next_event(events))["registryEvents"]["change"]
+            assert replayed["id"] == history[2]["id"] and replayed["version"] == 2
+            await call(
+                http, 'mutation { transitionModelVersionStage(name: "Churn", version: 2, stage: STAGING) { stage } }'
+            )
+            live = (await next_event(events))["registryEvents"]["change"]
+            assert (live["kind"], live["version"], live["toStage"]) == ("STAGE_CHANGED", 2, "STAGING")
+            await asyncio.sleep(0.3)
+            assert events.empty()

@@ -295,3 +295,19 @@ async def latest_versions_by_model(
     for row in rows.scalars():
         out[row.model_id].append(row)
     return out
+
+
+async def changes_after(
+    session: AsyncSession, *, after_id: int, name: str | None = None, limit: int = 1000
+) -> list[tuple[str, m.RegistryChange]]:
+    """(model name, change) pairs recorded after ``after_id``, oldest first: a subscriber's
+    catch-up after a reconnect."""
+    query = (
+        select(m.RegisteredModel.name, m.RegistryChange)
+        .join(m.RegisteredModel, m.RegisteredModel.id == m.RegistryChange.model_id)
+        .where(m.RegistryChange.id > after_id)
+    )
+    if name is not None:
+        query = query.where(m.RegisteredModel.name == name)
+    rows = await session.execute(query.order_by(m.RegistryChange.id).limit(limit))
+    return [(model_name, change) for model_name, change in rows]
