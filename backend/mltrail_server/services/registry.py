@@ -161,11 +161,21 @@ async def ensure_model(
 ) -> tuple[m.RegisteredModel, bool]:
     """The model named ``name``, locked, created (or revived after deletion) if needed.
 
-    INSERT … ON CONFLICT DO NOTHING: concurrent first registrations of one name wait on the
-    unique index for the first one's commit instead of failing, then find its row.
+    The usual case is one locking SELECT. For a new name, INSERT … ON CONFLICT DO NOTHING:
+    concurrent first registrations wait on the unique index for the first one's commit
+    instead of failing, then lock the row it made.
     """
     check_model_name("name", name)
     now = now_ms()
+    query = (
+        select(m.RegisteredModel)
+        .where(m.RegisteredModel.name == name)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    model = (await session.execute(query)).scalar_one_or_none()
+    if model is not None and model.deleted_at is None:
+        return model, False
     inserted = (
         await session.execute(
             insert_statement(session, m.registered_models)
@@ -183,12 +193,6 @@ async def ensure_model(
             .returning(m.registered_models.c.id)
         )
     ).first()
-    query = (
-        select(m.RegisteredModel)
-        .where(m.RegisteredModel.name == name)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
     model = (await session.execute(query)).scalar_one()
     created = inserted is not None
     if model.deleted_at is not None:  # registering a deleted name revives it, numbering on

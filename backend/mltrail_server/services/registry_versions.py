@@ -204,20 +204,26 @@ async def get_version(
 async def _locked_version(
     session: AsyncSession, name: str, version: int
 ) -> tuple[m.RegisteredModel, m.ModelVersion]:
+    """The model (row-locked) and its live version, in one statement."""
     check_version("version", version)
-    model = await get_model(session, name=name, for_update=True)
-    found = (
+    row = (
         await session.execute(
-            select(m.ModelVersion).where(
-                m.ModelVersion.model_id == model.id,
+            select(m.RegisteredModel, m.ModelVersion)
+            .join(m.ModelVersion, m.ModelVersion.model_id == m.RegisteredModel.id)
+            .where(
+                m.RegisteredModel.name == name,
+                m.RegisteredModel.deleted_at.is_(None),
                 m.ModelVersion.version == version,
                 m.ModelVersion.deleted_at.is_(None),
             )
+            .with_for_update(of=m.RegisteredModel)
+            .execution_options(populate_existing=True)
         )
-    ).scalar_one_or_none()
-    if found is None:
+    ).first()
+    if row is None:
+        await get_model(session, name=name)  # NOT_FOUND naming the model when it is the model
         raise NotFound(f"version: registered model {name!r} has no version {version}")
-    return model, found
+    return row[0], row[1]
 
 
 async def update_model_version(
