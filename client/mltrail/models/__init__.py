@@ -11,8 +11,14 @@
 
 A model is a directory in MLflow's layout (``MLmodel``, the pickled model, ``requirements.txt``,
 the input example). Flavors: ``sklearn`` (any estimator or pipeline) and ``python_function``
-(a `mltrail.pyfunc.PythonModel`, or any object with ``predict``); both serialized with
-cloudpickle (the reasons are in ``mltrail.models._flavors``).
+(a `mltrail.pyfunc.PythonModel`, or any object with ``predict``).
+
+Both are serialized with **cloudpickle**, not skops: skops refuses custom and third-party
+types unless they are listed as trusted, and that list travels with the model, so it guards
+little in a registry; cloudpickle takes any estimator, serializes classes defined in
+``__main__`` by value (no training code needed to load) and loads fast. Each file's SHA-256
+is recorded in ``MLmodel`` and checked on download. Unpickling runs code: load models from
+servers you trust. (Details in ``mltrail.models._flavors``.)
 
 This package needs the ``models`` extra (``pip install 'mltrail[models]'``: cloudpickle,
 PyYAML, numpy, pandas, scikit-learn); importing it imports none of them.
@@ -20,7 +26,10 @@ PyYAML, numpy, pandas, scikit-learn); importing it imports none of them.
 
 from __future__ import annotations
 
-from mltrail.models._cache import CacheInfo, get_cache
+from typing import Any
+
+from mltrail.models._cache import CacheInfo
+from mltrail.models._cache import get_cache as _get_cache
 from mltrail.models._load import LoadedModel, load_model
 from mltrail.models._log import ModelInfo, save_model
 from mltrail.models._mlmodel import ModelMetadata
@@ -56,7 +65,7 @@ __all__ = [
 ]
 
 
-def log_model(model, artifact_path: str = "model", **options):  # type: ignore[no-untyped-def]
+def log_model(model: Any, artifact_path: str = "model", **options: Any) -> ModelInfo:
     """Log ``model`` into the active run (started if none is): `mltrail.log_model`."""
     from mltrail._fluent import log_model as fluent_log_model
 
@@ -65,9 +74,9 @@ def log_model(model, artifact_path: str = "model", **options):  # type: ignore[n
 
 def cache_info() -> CacheInfo:
     """Where the model cache is (``MLTRAIL_MODEL_CACHE_DIR``), and this process's hits and downloads."""
-    return get_cache().info()
+    return _get_cache().info()
 
 
 def clear_cache() -> None:
     """Remove every model from the local cache."""
-    get_cache().clear()
+    _get_cache().clear()

@@ -99,6 +99,10 @@ class ModelCache:
             return cached
         prefix = artifact_path + "/"
         files = {entry.path[len(prefix) :]: entry for entry in listing if entry.path.startswith(prefix)}
+        for name in files:
+            # Names become paths under the cache: a listing must not point outside it.
+            if name.startswith("/") or "\\" in name or ".." in name.split("/"):
+                raise MltrailError(f"model_uri {model_uri!r}: the server listed an unsafe file name {name!r}")
         if MLMODEL_FILE not in files:
             where = f"'{artifact_path}' of run {run_id}"
             raise NotFound(
@@ -121,9 +125,14 @@ class ModelCache:
     # -- internals ---------------------------------------------------------------------------
 
     def _cached_object(self, ref: dict[str, Any] | None) -> Path | None:
-        if not ref or not isinstance(ref.get("address"), str):
-            return None
-        path = self.root / "objects" / ref["address"]
+        address = ref.get("address") if ref else None
+        if (
+            not isinstance(address, str)
+            or len(address) != 64
+            or not all(c in "0123456789abcdef" for c in address)
+        ):
+            return None  # not a SHA-256 we wrote: never a path to follow
+        path = self.root / "objects" / address
         return path if (path / MLMODEL_FILE).is_file() else None
 
     def _download(

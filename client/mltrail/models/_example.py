@@ -37,18 +37,44 @@ def save_example(example: Any, model_dir: Path) -> dict[str, Any]:
     pd = _pandas()
     info: dict[str, Any] = {"artifact_path": INPUT_EXAMPLE_FILE, "serving_input_path": SERVING_INPUT_FILE}
     if pd is not None and isinstance(example, pd.DataFrame):
-        # pandas writes NaN, datetimes and numpy scalars as JSON itself; index dropped as MLflow does.
-        split = json.loads(example.to_json(orient="split", index=False, date_format="iso", date_unit="ns"))
-        body: Any = {"columns": split["columns"], "data": split["data"]}
+        # Not DataFrame.to_json: it rounds floats to 10 significant digits. Index dropped, as
+        # MLflow does; missing values become null.
+        rows = [
+            [None if _missing(v) else v for v in row] for row in example.itertuples(index=False, name=None)
+        ]
+        body: Any = {"columns": [str(c) for c in example.columns], "data": rows}
         serving: Any = {"dataframe_split": body}
         info.update(type="dataframe", pandas_orient="split")
     else:
         body = example.tolist()
         serving = {"inputs": body}
         info["type"] = "ndarray"
-    (model_dir / INPUT_EXAMPLE_FILE).write_text(json.dumps(body), encoding="utf-8")
-    (model_dir / SERVING_INPUT_FILE).write_text(json.dumps(serving, indent=2), encoding="utf-8")
+    (model_dir / INPUT_EXAMPLE_FILE).write_text(json.dumps(body, default=_json_value), encoding="utf-8")
+    (model_dir / SERVING_INPUT_FILE).write_text(
+        json.dumps(serving, indent=2, default=_json_value), encoding="utf-8"
+    )
     return dict(sorted(info.items()))
+
+
+def _missing(value: Any) -> bool:
+    import pandas as pd
+
+    return not isinstance(value, list | tuple | dict) and bool(pd.isna(value))
+
+
+def _json_value(value: Any) -> Any:
+    """JSON for what the json module does not know: numpy scalars, timestamps, bytes (base64,
+    as MLflow writes binary columns)."""
+    import base64
+    import datetime
+
+    if hasattr(value, "item") and not isinstance(value, bytes | bytearray):  # numpy scalar
+        return value.item()
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"input_example: cannot write a {type(value).__name__} value as JSON")
 
 
 def load_example(model_dir: Path, info: dict[str, Any] | None) -> Any:

@@ -28,6 +28,7 @@ versions.
 
 from __future__ import annotations
 
+import functools
 import pickle
 import platform
 import sys
@@ -184,14 +185,13 @@ def requirements(flavor: str, data: bytes, *, example: Any, extra: list[str] | N
         distributions |= {"scikit-learn", "numpy", "scipy"}
     else:
         distributions.add("mltrail")  # the loader module
-    by_module = metadata.packages_distributions()
-    for module in pickled_modules(data):
+    modules = pickled_modules(data)
+    if example is not None:
+        modules.add(type(example).__module__.split(".")[0])  # pandas or numpy
+    for module in modules:
         if module in sys.stdlib_module_names or module in ("__main__", "builtins", "copyreg", "_codecs"):
             continue
-        distributions.update(by_module.get(module, []))
-    if example is not None:
-        kind = type(example).__module__.split(".")[0]
-        distributions.update(by_module.get(kind, []) if kind in ("pandas", "numpy") else [])
+        distributions.update(_distributions_of(module))
     pinned = set()
     for name in distributions:
         try:
@@ -199,6 +199,30 @@ def requirements(flavor: str, data: bytes, *, example: Any, extra: list[str] | N
         except metadata.PackageNotFoundError:
             continue  # referenced but not installed as a distribution (a local module)
     return sorted(pinned, key=str.lower) + list(extra or [])
+
+
+# Import names that differ from their distribution's, for the libraries models use most;
+# anything else is looked up in the full module → distribution map, built once (it reads
+# every installed distribution's file list: about a second).
+_DISTRIBUTION_OF = {"sklearn": "scikit-learn", "yaml": "pyyaml", "PIL": "pillow", "skimage": "scikit-image"}
+
+
+def _distributions_of(module: str) -> list[str]:
+    from importlib import metadata
+
+    name = _DISTRIBUTION_OF.get(module, module)
+    try:
+        metadata.distribution(name)
+        return [name]
+    except metadata.PackageNotFoundError:
+        return _module_distributions().get(module, [])
+
+
+@functools.cache
+def _module_distributions() -> dict[str, list[str]]:
+    from importlib import metadata
+
+    return metadata.packages_distributions()
 
 
 def _canonical(name: str) -> str:
