@@ -29,7 +29,6 @@ from mltrail_server.config import Settings
 from mltrail_server.errors import Conflict, InvalidArgument, NotFound
 from mltrail_server.events.bus import EventBus
 from mltrail_server.services import validation as v
-
 from mltrail_server.services.clock import now_ms
 from mltrail_server.store import models as m
 

@@ -7,11 +7,14 @@ import asyncio
 
 import httpx
 import pytest
-from ..metrics.test_subscriptions import REDIS_URL, call, next_event, subscription
-from ..metrics.test_subscriptions import postgres_url as postgres_url  # the fixture: replicas share a database
 
 from fixtures.live_server import make_live_server
 from mltrail_server.config import Settings
+
+from ..metrics.test_subscriptions import REDIS_URL, call, next_event, subscription
+from ..metrics.test_subscriptions import (
+    postgres_url as postgres_url,  # the fixture: replicas share a database
+)
 
 MLMODEL = b"artifact_path: model\nflavors: {}\n"
 REGISTER = """mutation($n: String!, $s: String!) { createModelVersion(name: $n, source: $s) { version } }"""
