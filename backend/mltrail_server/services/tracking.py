@@ -26,6 +26,7 @@ from mltrail_server.config import Settings
 from mltrail_server.errors import Conflict, InvalidArgument, NotFound
 from mltrail_server.events.bus import EventBus
 from mltrail_server.services import validation as v
+from mltrail_server.services.request_budget import PointBudget, series_cost
 from mltrail_server.store import models as m
 from mltrail_server.store import series
 from mltrail_server.store.engine import Database
@@ -82,6 +83,7 @@ async def create_experiment(
 ) -> m.Experiment:
     """Create an experiment; its artifacts live under ``{artifact_root}/{id}``."""
     v.check_name("name", name, settings, required=True)
+    v.check_description("description", description, settings)
     for key, value in tags:
         v.check_key("tags", key, settings)
         v.check_value("tags", key, value, settings.max_tag_value_length)
@@ -132,7 +134,7 @@ async def update_experiment(
             raise Conflict(f"name: an experiment named {name!r} already exists (id {clash[0]})")
         experiment.name = name
     if description is not None:
-        experiment.description = description
+        experiment.description = v.check_description("description", description, settings)
     experiment.updated_at = now_ms()
     await session.flush()
     return experiment
@@ -546,6 +548,7 @@ async def metric_histories(
     max_points: int | None,
     min_step: int | None = None,
     max_step: int | None = None,
+    budget: PointBudget | None = None,
 ) -> list[MetricSeriesData]:
     """Columnar histories of many runs and keys, downsampled per series above ``max_points``.
 
@@ -571,10 +574,12 @@ async def metric_histories(
     if keys is not None:
         query = query.where(mk.c.key.in_(keys))
     available = {(r.run_pk, r.key): (r.id, r.count) for r in (await session.execute(query)).all()}
-    wanted_keys = list(keys) if keys is not None else sorted({k for _, k in available})
+    # A key listed twice is one series, sent once (duplicates once multiplied the answer).
+    wanted_keys = list(dict.fromkeys(keys)) if keys is not None else sorted({k for _, k in available})
     ranged = min_step is not None or max_step is not None
 
     wanted: list[tuple[str, str, int, int]] = []  # (run_id, key, run_pk, key_id)
+    cost = 0
     for run_id in dict.fromkeys(run_ids):
         run_pk = pk_by_id[run_id]
         for key in wanted_keys:
@@ -585,6 +590,9 @@ async def metric_histories(
             if not ranged and (max_points is None or total <= max_points):
                 _check_history_size(settings, run_id, key, total)
             wanted.append((run_id, key, run_pk, key_id))
+            cost += series_cost(total, max_points)
+    if budget is not None:  # before any chunk is read (services/request_budget.py)
+        budget.charge(cost, field="metricHistories")
     loaded = await _read_series(
         session, [(run_pk, key_id) for _, _, run_pk, key_id in wanted], min_step, max_step
     )

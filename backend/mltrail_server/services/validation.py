@@ -75,3 +75,13 @@ def check_status(field: str, value: str) -> str:
     if value not in RUN_STATUSES:
         raise InvalidArgument(f"{field}: {value!r} is not one of {', '.join(RUN_STATUSES)}")
     return value
+
+
+def check_description(field: str, description: str | None, settings: Settings) -> str | None:
+    """A description (free text, often Markdown) within ``max_description_length``."""
+    if description is not None and len(description) > settings.max_description_length:
+        raise InvalidArgument(
+            f"{field}: {len(description):,} characters long; the limit is "
+            f"{settings.max_description_length:,} (MLTRAIL_MAX_DESCRIPTION_LENGTH)"
+        )
+    return description
