@@ -43,6 +43,11 @@ _MAX_INTERNAL_ATTEMPTS = 5
 _MAX_REJECTIONS_KEPT = 1000
 
 
+class ServerErrorRetry(ServerUnavailable):
+    """The server answered INTERNAL and the record has retries left: it is reachable, the
+    record waits for a later attempt (and is split once its retries are used up)."""
+
+
 @dataclass(frozen=True)
 class Rejection:
     """A queued operation the server refused for good."""
@@ -102,7 +107,7 @@ class Delivery:
                     self._reject(operation, variables, error)
                 return
             self._internal_failures[key] = attempts
-            raise ServerUnavailable(f"server error, will retry: {error}") from None
+            raise ServerErrorRetry(f"server error, will retry: {error}") from None
         self._internal_failures.pop(key, None)
 
     def _attempt(
