@@ -61,8 +61,11 @@ class MltrailGraphQL(GraphQL):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            if request.method == "POST":
+                await self._screen_body(request)
+            response = await self.run(request)
         except BodyRefused as refused:
             response = graphql_error_response(refused.message, refused.code, refused.status)
         except HTTPException as error:
@@ -70,19 +73,19 @@ class MltrailGraphQL(GraphQL):
             response = graphql_error_response(error.reason, code, error.status_code)
         await response(scope, receive, send)
 
-    async def parse_http_body(self, request: Any) -> Any:
-        if request.method == "POST":
-            media_type, _ = parse_content_type(request.content_type or "")
-            if media_type != "application/json":
-                raise BodyRefused(
-                    f"unsupported content type {media_type[:100]!r}: send application/json",
-                    code="INVALID_ARGUMENT",
-                    status=415,
-                )
-            shape = measure_body(await request.get_body(), self.settings)
-            # Read by the input rules (graphql/extensions.py): no NUL escape, no NUL to look for.
-            request._request.scope["mltrail.nul_free"] = not shape.may_contain_nul
-        return await super().parse_http_body(request)
+    async def _screen_body(self, request: Request) -> None:
+        """The media type, then the body's bounds, before strawberry parses it (the body is
+        read once: Starlette's Request keeps it for strawberry's own read)."""
+        media_type, _ = parse_content_type(request.headers.get("content-type", ""))
+        if media_type != "application/json":
+            raise BodyRefused(
+                f"unsupported content type {media_type[:100]!r}: send application/json",
+                code="INVALID_ARGUMENT",
+                status=415,
+            )
+        shape = measure_body(await request.body(), self.settings)
+        # Read by the input rules (graphql/extensions.py): no NUL escape, no NUL to look for.
+        request.scope["mltrail.nul_free"] = not shape.may_contain_nul
 
     def parse_json(self, data: str | bytes) -> Any:
         try:

@@ -135,9 +135,28 @@ def _check_list_lengths(schema: GraphQLSchema, type_: Any, value: Any, path: str
             raise ResourceExhausted(
                 f"{path}: {len(value):,} items; the limit is {limit:,} per list (MLTRAIL_MAX_LIST_ITEMS)"
             )
-        for i, item in enumerate(value):
-            _check_list_lengths(schema, type_.of_type, item, f"{path}[{i}]", limit)
+        if _holds_lists(type_.of_type):  # a thousand ParamInputs hold none: not walked
+            for i, item in enumerate(value):
+                _check_list_lengths(schema, type_.of_type, item, f"{path}[{i}]", limit)
     elif isinstance(type_, GraphQLInputObjectType) and type(value) is dict:
         for name, field in type_.fields.items():
             if name in value:
                 _check_list_lengths(schema, field.type, value[name], f"{path}.{name}", limit)
+
+
+@lru_cache(maxsize=256)
+def _holds_lists(type_: Any) -> bool:
+    """Whether values of this input type can contain a GraphQL list (recursive types: no loop,
+    since a type under inspection counts as holding none until proven otherwise)."""
+    return _holds_lists_within(type_, set())
+
+
+def _holds_lists_within(type_: Any, seen: set[int]) -> bool:
+    if isinstance(type_, GraphQLNonNull):
+        return _holds_lists_within(type_.of_type, seen)
+    if isinstance(type_, GraphQLList):
+        return True
+    if isinstance(type_, GraphQLInputObjectType) and id(type_) not in seen:
+        seen.add(id(type_))
+        return any(_holds_lists_within(field.type, seen) for field in type_.fields.values())
+    return False
