@@ -197,3 +197,16 @@ async def test_first_zero_promises_no_page_it_cannot_name(gql):
     assert table["runTable"]["pageInfo"] == {"endCursor": None, "hasNextPage": False}
     experiments = await gql.ok("{ experiments(first: 0) { pageInfo { endCursor hasNextPage } } }")
     assert experiments["experiments"]["pageInfo"]["hasNextPage"] is False
+
+
+def test_structure_inside_strings_is_not_counted_even_with_escapes():
+    from mltrail_server.config import Settings
+    from mltrail_server.http.request_bounds import BodyRefused, measure_body
+
+    settings = Settings(max_request_containers=3, max_request_elements=8, max_request_depth=2)
+    # Escaped quotes and backslashes must not flip what counts as "inside a string".
+    tricky = rb'{"a": "x[\"]{[", "b": [1, 2, "\\"], "c": "{,}\\\"[[[", "d": "\u0000"}'
+    shape = measure_body(tricky, settings)
+    assert (shape.containers, shape.elements, shape.may_contain_nul) == (2, 7, True)
+    with pytest.raises(BodyRefused, match="nests 3 levels"):
+        measure_body(b'{"a": [[1], "]]]"], "b": "[[["}', Settings(max_request_depth=2, max_request_containers=3))
