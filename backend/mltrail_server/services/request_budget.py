@@ -5,7 +5,7 @@ series, and a request could list one key twenty times, or ask thirty aliases for
 series. A ``PointBudget`` belongs to one request (the GraphQL context holds it) and every
 field that produces metric points charges it with the most it will return — known from the
 per-series counts before a single chunk is read — so all fields and aliases together stay
-under ``max_request_points``. JSON spends at most about 60 bytes on a point (step, timestamp
+under ``max_request_points``. JSON spends at most about 70 bytes on a point (step, timestamp
 and value), which bounds the answer's size as well.
 """
 
