@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -21,6 +22,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from mltrail_server.artifacts import open_artifact_store
@@ -29,6 +31,8 @@ from mltrail_server.events import open_event_bus
 from mltrail_server.graphql.context import Context, Resources
 from mltrail_server.graphql.schema import build_schema
 from mltrail_server.http import health, prometheus
+from mltrail_server.http.hosts import HostAllowList, HostPolicy
+from mltrail_server.http.request_bounds import BodyRefused, measure_body
 from mltrail_server.store import migrate
 from mltrail_server.store.engine import open_database
 from mltrail_server.store.writer import open_run_writer
@@ -39,7 +43,62 @@ API_PREFIXES = ("/graphql", "/api/", "/healthz", "/readyz", "/metrics")
 
 
 class MltrailGraphQL(GraphQL):
-    """Strawberry's ASGI app with our context and a faster JSON encoder."""
+    """Strawberry's ASGI app with our context, a faster JSON encoder, and a guarded front door.
+
+    Before a body is parsed: only ``application/json`` is read as JSON (``application/json-evil``
+    is not), and the body is measured against the request bounds (http/request_bounds.py).
+    Every refusal at this level — unreadable JSON, wrong media type, a body over a bound — is
+    answered as GraphQL errors are, ``{"errors": [{"message", "extensions": {"code"}}]}``,
+    not as strawberry's plain text.
+    """
+
+    def __init__(self, schema: Any, *, settings: Settings, hosts: HostPolicy, **options: Any) -> None:
+        super().__init__(schema, **options)
+        self.settings = settings
+        self.hosts = hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            if request.method == "POST":
+                await self._screen_body(request)
+            response = await self.run(request)
+        except BodyRefused as refused:
+            response = graphql_error_response(refused.message, refused.code, refused.status)
+        except HTTPException as error:
+            code = "INVALID_ARGUMENT" if error.status_code < 500 else "INTERNAL"
+            response = graphql_error_response(error.reason, code, error.status_code)
+        await response(scope, receive, send)
+
+    async def _screen_body(self, request: Request) -> None:
+        """The media type, then the body's bounds, before strawberry parses it (the body is
+        read once: Starlette's Request keeps it for strawberry's own read)."""
+        media_type, _ = parse_content_type(request.headers.get("content-type", ""))
+        if media_type != "application/json":
+            raise BodyRefused(
+                f"unsupported content type {media_type[:100]!r}: send application/json",
+                code="INVALID_ARGUMENT",
+                status=415,
+            )
+        shape = measure_body(await request.body(), self.settings)
+        # Read by the input rules (graphql/extensions.py): no NUL escape, no NUL to look for.
+        request.scope["mltrail.nul_free"] = not shape.may_contain_nul
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return self.decode_json(data)
+        except orjson.JSONDecodeError as error:
+            raise BodyRefused(
+                f"request body is not valid JSON: {str(error)[:200]}", code="INVALID_ARGUMENT", status=400
+            ) from None
+
+    def is_websocket_origin_allowed(self, request: Any, origin: str) -> bool:
+        # Cross-origin handshakes only (strawberry accepts same-origin ones itself): a page
+        # served under one of the server's own names keeps its live updates.
+        return self.hosts.origin_allowed(origin)
 
     async def get_context(self, request: Any, response: Any = None) -> Context:  # type: ignore[override]
         resources: Resources = request.app.state.resources
@@ -53,6 +112,10 @@ class MltrailGraphQL(GraphQL):
         # orjson is several times faster than json.dumps on columnar metric responses. A str,
         # not bytes: the same encoder feeds WebSocket messages, which must be text frames.
         return orjson.dumps(data).decode()
+
+
+def graphql_error_response(message: str, code: str, status: int) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
 
 
 class BodySizeLimit:
@@ -150,8 +213,11 @@ def _artifact_routes() -> list[BaseRoute]:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     telemetry = prometheus.Telemetry()
+    hosts = HostPolicy(settings)
     graphql_app = MltrailGraphQL(
         build_schema(settings),
+        settings=settings,
+        hosts=hosts,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         multipart_uploads_enabled=False,
     )
@@ -192,6 +258,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         middleware=[
+            # First: a request for a host we do not answer to (DNS rebinding) reaches nothing.
+            Middleware(HostAllowList, policy=hosts),
             Middleware(prometheus.RequestMetricsMiddleware, telemetry=telemetry),
             Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes),
         ],

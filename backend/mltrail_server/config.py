@@ -44,6 +44,10 @@ class Settings:
     # One line per request is a reverse proxy's job (as with gunicorn, off unless asked): a
     # training job sends a request a second, and the line costs ~5 % of a small request.
     access_log: bool = False
+    # Host names (comma-separated) this server answers to besides the loopback names, the
+    # bound host and IP literals; "*" accepts any. Anything else is refused with 400: a page
+    # on a DNS-rebinding domain must not reach a server on 127.0.0.1 (http/hosts.py).
+    allowed_hosts: str = ""
 
     # Limits: each has a clear error when exceeded.
     max_batch_points: int = 100_000
@@ -60,6 +64,20 @@ class Settings:
     max_history_points: int = 2_000_000
     max_request_bytes: int = 64 * 1024 * 1024
     max_upload_bytes: int = 5 * 1024**3
+    # Request bodies, bounded by a byte scan before they are parsed (http/request_bounds.py):
+    # five million empty arrays take seconds to build as Python lists.
+    max_request_containers: int = 100_000  # JSON objects and arrays in one body
+    max_request_elements: int = 1_000_000  # values in one body (about its commas)
+    max_request_depth: int = 64  # JSON nesting of one body
+    # Items of one GraphQL list argument that graphql-core coerces one by one (runIds, params,
+    # tags...): ~5 µs each. The columnar metric lists are scalars and are not counted here.
+    max_list_items: int = 10_000
+    # One JSON scalar input (environment, dataset schema and profile).
+    max_json_depth: int = 32
+    max_json_bytes: int = 1024 * 1024
+    # Metric points one request may produce across all its fields and aliases.
+    max_request_points: int = 2_000_000
+    max_description_length: int = 8_000
 
     @property
     def database_url(self) -> str:

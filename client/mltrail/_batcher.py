@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mltrail._delivery import Delivery
+from mltrail._delivery import Delivery, ServerErrorRetry
 from mltrail._exceptions import InvalidArgument, MltrailWarning, ServerUnavailable
 from mltrail._spool import Record, Spool, default_root, make_record
 
@@ -315,16 +315,20 @@ class Batcher:
                 logger.warning("mltrail: %s is reachable again; sending the spooled data", self.tracking_uri)
 
     def _note_failure(self, error: Exception) -> None:
+        # A server that answers INTERNAL is up: flush() keeps waiting for the retries (and the
+        # split that follows them) instead of concluding that it is offline.
+        answered = isinstance(error, ServerErrorRetry)
         with self._progress:
             self._failures += 1
-            self._failed_attempts += 1
+            if not answered:
+                self._failed_attempts += 1
             delay = min(self._retry_max_delay, 0.1 * 2 ** min(self._failures, 16))
             if self._flushing:
                 delay = min(delay, 0.3)  # someone is waiting: find out soon whether it is back
             # Full jitter: many clients that lost the same server do not come back in step.
             self._retry_at = _monotonic() + random.uniform(delay / 2, delay)
             self._progress.notify_all()
-        if not self._offline_reported:
+        if not self._offline_reported and not answered:
             self._offline_reported = True
             logger.warning(
                 "mltrail: cannot reach %s (%s); logging continues into the spool and is sent when "

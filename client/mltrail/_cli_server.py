@@ -8,6 +8,12 @@ import click
 @click.command()
 @click.option("--host", default=None, help="Interface to bind (default 127.0.0.1; 0.0.0.0 exposes it).")
 @click.option("--port", type=int, default=None, help="Port (default 5000).")
+@click.option(
+    "--allowed-hosts",
+    default=None,
+    help="Host names the server answers to besides loopback names, the bound host and IP addresses "
+    "(comma-separated; *.example.com for subdomains; * for any). Others get 400 (DNS rebinding).",
+)
 @click.option("--workers", type=int, default=None, help="Server processes (default 1).")
 @click.option("--data-dir", default=None, help="Where SQLite and local artifacts live (default ./mltrail-data).")
 @click.option(

@@ -10,6 +10,11 @@ sent again, recursively, with batch ids derived from the parent's — so a param
 with different values costs that param only, not the metric points that travelled with it.
 If both halves of the first split fail with the parent's exact message, the error concerns the
 whole batch (a deleted run, say) and the batch is rejected without further splitting.
+
+A batch that keeps failing with INTERNAL (a server bug, or a value some database cannot store)
+is split the same way once its retries are used up, so the items the server can store are
+stored and only the failing ones are reported, each by name. INTERNAL messages say nothing
+about the item, so that split goes down to single items, within a bound on requests.
 """
 
 from __future__ import annotations
@@ -28,11 +33,19 @@ from mltrail._spool import Record
 
 logger = logging.getLogger("mltrail")
 
-_SPLITTABLE = frozenset({"INVALID_ARGUMENT", "CONFLICT", "RESOURCE_EXHAUSTED"})
+_SPLITTABLE = frozenset({"INVALID_ARGUMENT", "CONFLICT", "RESOURCE_EXHAUSTED", "INTERNAL"})
+# Requests one split of a poisoned (INTERNAL) batch may make before the rest is rejected whole:
+# enough to isolate a few bad items in a batch of thousands (two per halving).
+_MAX_SPLIT_REQUESTS = 128
 # An INTERNAL error may be a passing database hiccup; after this many attempts the record is
 # treated as poison and rejected, so it cannot hold back everything queued behind it.
 _MAX_INTERNAL_ATTEMPTS = 5
 _MAX_REJECTIONS_KEPT = 1000
+
+
+class ServerErrorRetry(ServerUnavailable):
+    """The server answered INTERNAL and the record has retries left: it is reachable, the
+    record waits for a later attempt (and is split once its retries are used up)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,7 @@ class Delivery:
         self._warned: set[tuple[str, str]] = set()
         self._missing_runs: dict[str, ApiError] = {}
         self._internal_failures: dict[bytes, int] = {}
+        self._split_requests = 0
         self._lock = threading.Lock()
 
     def deliver(self, record: Record) -> None:
@@ -86,19 +100,28 @@ class Delivery:
             attempts = self._internal_failures.get(key, 0) + 1
             if attempts >= _MAX_INTERNAL_ATTEMPTS:
                 self._internal_failures.pop(key, None)
-                self._reject(operation, record.variables(), error)
+                variables = record.variables()
+                if operation == "logBatch":
+                    self._split_after(variables, ApiError(error.message, code="INTERNAL"))
+                else:
+                    self._reject(operation, variables, error)
                 return
             self._internal_failures[key] = attempts
-            raise ServerUnavailable(f"server error, will retry: {error}") from None
+            raise ServerErrorRetry(f"server error, will retry: {error}") from None
         self._internal_failures.pop(key, None)
 
-    def _attempt(self, document: str, variables: bytes | dict[str, Any]) -> ApiError | None:
-        """None when accepted; the error when rejected. Transient failures raise."""
+    def _attempt(
+        self, document: str, variables: bytes | dict[str, Any], *, internal_is_answer: bool = False
+    ) -> ApiError | None:
+        """None when accepted; the error when rejected. Transient failures raise, and so does
+        INTERNAL unless the caller is splitting a batch that already used up its retries."""
         if isinstance(variables, dict):
             variables = orjson.dumps(variables)
         try:
             self.transport.execute_json(document, variables)
-        except InternalError:
+        except InternalError as error:
+            if internal_is_answer:
+                return ApiError(error.message, code="INTERNAL")
             raise
         except ApiError as error:
             return error
@@ -109,8 +132,10 @@ class Delivery:
         if halves is None:
             self._reject("logBatch", variables, error)
             return
-        errors = [self._attempt(LOG_BATCH, half) for half in halves]
-        if all(e is not None and e.message == error.message for e in errors):
+        self._split_requests = 0
+        errors = [self._attempt(LOG_BATCH, half, internal_is_answer=True) for half in halves]
+        # INTERNAL messages are all alike: they cannot tell a batch-wide error from two bad items.
+        if error.code != "INTERNAL" and all(e is not None and e.message == error.message for e in errors):
             self._reject("logBatch", variables, error)
             return
         for half, half_error in zip(halves, errors, strict=True):
@@ -119,11 +144,12 @@ class Delivery:
 
     def _bisect(self, variables: dict[str, Any], error: ApiError) -> None:
         halves = split_batch(variables) if error.code in _SPLITTABLE else None
-        if halves is None:
+        if halves is None or (error.code == "INTERNAL" and self._split_requests >= _MAX_SPLIT_REQUESTS):
             self._reject("logBatch", variables, error)
             return
         for half in halves:
-            half_error = self._attempt(LOG_BATCH, half)
+            self._split_requests += 1
+            half_error = self._attempt(LOG_BATCH, half, internal_is_answer=True)
             if half_error is not None:
                 self._bisect(half, half_error)
 
@@ -148,7 +174,7 @@ class Delivery:
             first_time = (error.code, error.message) not in self._warned
             self._warned.add((error.code, error.message))
         if first_time:
-            what = _describe(rejection)
+            what = _describe(rejection, variables)
             text = (
                 f"mltrail: the server rejected {what} for run {run_id}: {error.code}: {error.message}. "
                 "Later logging continues; identical rejections are not reported again."
@@ -157,9 +183,12 @@ class Delivery:
             warnings.warn(text, MltrailWarning, stacklevel=2)
 
 
-def _describe(rejection: Rejection) -> str:
+def _describe(rejection: Rejection, variables: dict[str, Any]) -> str:
     if rejection.operation != "logBatch":
         return f"{rejection.operation}"
+    single = _single_item(variables)
+    if single is not None:
+        return single
     parts = [
         f"{count} {label}"
         for count, label in (
@@ -170,6 +199,20 @@ def _describe(rejection: Rejection) -> str:
         if count
     ]
     return "a batch of " + (", ".join(parts) or "nothing")
+
+
+def _single_item(variables: dict[str, Any]) -> str | None:
+    """"param 'lr'", "tag 'note'", "metric 'loss' at step 3" when the batch holds one item."""
+    metrics = variables.get("metrics") or {}
+    params = variables.get("params") or []
+    tags = variables.get("tags") or []
+    keys = metrics.get("keys") or []
+    if len(keys) + len(params) + len(tags) != 1:
+        return None
+    if keys:
+        return f"metric {keys[0]!r} at step {(metrics.get('steps') or ['?'])[0]}"
+    kind, item = ("param", params[0]) if params else ("tag", tags[0])
+    return f"{kind} {item.get('key')!r}"
 
 
 def split_batch(variables: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:

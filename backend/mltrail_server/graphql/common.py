@@ -45,6 +45,12 @@ class PageInfo:
     has_next_page: bool
 
 
+def page_info(end_cursor: str | None, has_next: bool) -> PageInfo:
+    """A page's info; an empty page (``first: 0``) has no cursor to continue from, so it says
+    there is no next page rather than promise one that cannot be asked for."""
+    return PageInfo(end_cursor=end_cursor, has_next_page=has_next and end_cursor is not None)
+
+
 def pairs(items: list[TagInput] | None) -> list[tuple[str, str]]:
     return [(t.key, t.value) for t in items or []]
 
@@ -64,9 +70,7 @@ class ConnectionBase:
         return cls(  # type: ignore[call-arg]
             edges=[cls.edge_type(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
             nodes=nodes,
-            page_info=PageInfo(
-                end_cursor=page.cursors[-1] if page.cursors else None, has_next_page=page.has_next
-            ),
+            page_info=page_info(page.cursors[-1] if page.cursors else None, page.has_next),
             _page=page,
         )
 

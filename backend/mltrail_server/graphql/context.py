@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mltrail_server.config import Settings
 from mltrail_server.graphql.loaders import Loaders, build_loaders
+from mltrail_server.services.request_budget import PointBudget
 from mltrail_server.store.engine import Database
 from mltrail_server.store.writer import RunWriter
 
@@ -54,6 +55,7 @@ class Context:
     _session: AsyncSession | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None
+    _point_budget: PointBudget | None = None
 
     @property
     def loaders(self) -> Loaders:
@@ -81,6 +83,13 @@ class Context:
                 "printable characters)"
             )
         return user
+
+    @property
+    def point_budget(self) -> PointBudget:
+        """The metric points this request may still produce, across all its fields and aliases."""
+        if self._point_budget is None:
+            self._point_budget = PointBudget(self.settings.max_request_points)
+        return self._point_budget
 
     @property
     def settings(self) -> Settings:
@@ -112,6 +121,7 @@ class Context:
         and no connection held between events."""
         await self.close()
         self._loaders = None
+        self._point_budget = None
 
     async def close(self) -> None:
         if self._session is not None:

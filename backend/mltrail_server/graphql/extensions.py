@@ -21,7 +21,9 @@ from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from mltrail_server.config import Settings
 from mltrail_server.errors import MltrailError
+from mltrail_server.graphql.input_limits import check_inputs
 
 log = logging.getLogger("mltrail.graphql")
 
@@ -70,9 +72,10 @@ class RequestPipeline(SchemaExtension):
     1,000-point logBatch (callgrind), more on smaller requests.
     """
 
-    def __init__(self, rules: tuple[type[ASTValidationRule], ...], max_tokens: int) -> None:
+    def __init__(self, rules: tuple[type[ASTValidationRule], ...], settings: Settings) -> None:
         self.rules = rules
-        self.max_tokens = max_tokens
+        self.settings = settings
+        self.max_tokens = settings.max_query_tokens
 
     async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
         ctx = self.execution_context
@@ -101,10 +104,30 @@ class RequestPipeline(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
         if ctx.query and ctx.graphql_document is not None:
-            ctx.pre_execution_errors = _validate(
-                ctx.schema._schema, ctx.query, self.max_tokens, ctx.validation_rules
-            )
+            errors = _validate(ctx.schema._schema, ctx.query, self.max_tokens, ctx.validation_rules)
+            if not errors:
+                errors = self._check_inputs()
+            ctx.pre_execution_errors = errors
         yield
+
+    def _check_inputs(self) -> list[GraphQLError]:
+        """The input rules (no NUL, bounded lists) before graphql-core coerces a variable."""
+        ctx = self.execution_context
+        request = getattr(ctx.context, "request", None)
+        scope = getattr(request, "scope", None) or {}
+        try:
+            check_inputs(
+                ctx.schema._schema,
+                ctx.graphql_document,  # type: ignore[arg-type]
+                ctx.query or "",
+                ctx.variables,
+                self.settings,
+                # The HTTP layer looked for a NUL escape in the body (http/request_bounds.py).
+                variables_may_contain_nul=not scope.get("mltrail.nul_free", False),
+            )
+        except MltrailError as error:
+            return [GraphQLError(error.message, original_error=error)]
+        return []
 
 
 @lru_cache(maxsize=256)

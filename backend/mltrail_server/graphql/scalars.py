@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from typing import Any, NewType
 
+import orjson
 import strawberry
 
+from mltrail_server.config import Settings
 from mltrail_server.services.validation import INT64_MAX, INT64_MIN
 
 Long = NewType("Long", int)
@@ -185,3 +187,46 @@ SCALAR_MAP = {
         parse_value=_output_only("OptionalMetricValueList"),
     ),
 }
+
+
+def json_scalar(settings: Settings) -> Any:
+    """The JSON scalar (environment, dataset schema and profile), bounded in depth and size.
+
+    Without a bound, 1,000 nested arrays in a run's environment reached ``json.dumps`` in the
+    service and ended as a RecursionError (INTERNAL); a depth and a size limit refuse such
+    input up front with INVALID_ARGUMENT. The walk is iterative: no input can exhaust the
+    stack here.
+    """
+    max_depth, max_bytes = settings.max_json_depth, settings.max_json_bytes
+
+    def parse_json_value(value: Any) -> Any:
+        stack = [(value, 1)]
+        while stack:
+            item, depth = stack.pop()
+            if type(item) is dict:
+                children: Any = item.values()
+            elif type(item) is list:
+                children = item
+            else:
+                continue
+            if depth > max_depth:
+                raise ValueError(
+                    f"JSON nests deeper than {max_depth} levels (MLTRAIL_MAX_JSON_DEPTH)"
+                )
+            stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
+        size = len(orjson.dumps(value))
+        if size > max_bytes:
+            raise ValueError(f"JSON is {size:,} bytes long; the limit is {max_bytes:,} (MLTRAIL_MAX_JSON_BYTES)")
+        return value
+
+    # Described as strawberry's own JSON scalar: the contract (schema.graphql) is unchanged.
+    return strawberry.scalar(
+        name="JSON",
+        description=f"The `JSON` scalar type represents JSON values as specified by [ECMA-404]({_ECMA_404}).",
+        specified_by_url=_ECMA_404,
+        serialize=lambda value: value,
+        parse_value=parse_json_value,
+    )
+
+
+_ECMA_404 = "https://ecma-international.org/wp-content/uploads/ECMA-404_2nd_edition_december_2017.pdf"

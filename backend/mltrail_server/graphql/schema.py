@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 from strawberry.tools import merge_types
@@ -27,7 +28,7 @@ from mltrail_server.graphql.runs.mutations import RunMutation
 from mltrail_server.graphql.runs.queries import RunQuery
 from mltrail_server.graphql.runs.subscriptions import RunSubscription
 from mltrail_server.graphql.runs.table import RunTableQuery
-from mltrail_server.graphql.scalars import SCALAR_MAP
+from mltrail_server.graphql.scalars import SCALAR_MAP, json_scalar
 
 Query = merge_types("Query", (ExperimentQuery, RunQuery, RunTableQuery, MetricQuery, RegistryQuery, ModelVersionTableQuery))
 Mutation = merge_types("Mutation", (ExperimentMutation, RunMutation, MetricMutation, RegistryMutation))
@@ -71,8 +72,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        config=StrawberryConfig(scalar_map=SCALAR_MAP, name_converter=CachedNameConverter()),
-        extensions=[lambda: RequestPipeline(limit_rules, settings.max_query_tokens)],
+        config=StrawberryConfig(
+            scalar_map={**SCALAR_MAP, JSON: json_scalar(settings)}, name_converter=CachedNameConverter()
+        ),
+        extensions=[lambda: RequestPipeline(limit_rules, settings)],
         execution_context_class=PlainFieldExecutor,
     )
 

@@ -22,6 +22,7 @@ error carries (400 bad path, 404 unknown run or file, 413 too large, 416 bad ran
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from email.utils import formatdate
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,7 +32,7 @@ from starlette.routing import Route
 
 from mltrail_server.artifacts.base import ArtifactEntry, ArtifactStore
 from mltrail_server.config import Settings
-from mltrail_server.errors import InvalidArgument, MltrailError, ResourceExhausted
+from mltrail_server.errors import Conflict, InvalidArgument, MltrailError, ResourceExhausted
 from mltrail_server.services import artifacts as artifact_service
 
 PRESIGNED_URL_TTL_SECONDS = 3600
@@ -127,15 +128,41 @@ async def get_artifact(request: Request) -> Response:
         path = artifact_service.normalize_artifact_path(request.path_params["path"], allow_root=False)
         run_root = await _run_root(request, run_id, for_write=False)
         settings, store, _ = _state(request)
-        # Also in direct mode: a missing file or a directory gets our 404/400, not S3's XML.
-        entry = await artifact_service.stat_artifact(store, artifact_uri=run_root, path=path)
-        if entry.is_dir:
-            raise InvalidArgument(f"artifact {path!r} is a directory; list it with Run.artifacts(path:)")
-        if settings.artifact_mode == "direct":
-            url = await store.presigned_get(run_root, path, expires_in=PRESIGNED_URL_TTL_SECONDS)
-            return RedirectResponse(url, status_code=307, headers={ARTIFACT_MODE_HEADER: "direct"})
     except MltrailError as exc:
         return error_response(exc)
+    # An upload may replace the file between the stat that sets the headers and the read:
+    # the read is opened (and its first chunk taken) before anything is sent, and a version
+    # change found there starts over with the new version. A 200 is never cut short: its
+    # headers go out only once the reader holds the version they describe (the local store
+    # reads from the open file, which a rename does not change; S3 pins it with IfMatch).
+    for _attempt in range(_READ_ATTEMPTS):
+        try:
+            response = await _answer_get(request, store, settings, run_root, path)
+        except _VersionChanged:
+            continue
+        except MltrailError as exc:
+            return error_response(exc)
+        return response
+    return error_response(Conflict(f"artifact {path!r} kept changing while being read; try again"))
+
+
+_READ_ATTEMPTS = 5
+
+
+class _VersionChanged(Exception):
+    pass
+
+
+async def _answer_get(
+    request: Request, store: ArtifactStore, settings: Settings, run_root: str, path: str
+) -> Response:
+    # Also in direct mode: a missing file or a directory gets our 404/400, not S3's XML.
+    entry = await artifact_service.stat_artifact(store, artifact_uri=run_root, path=path)
+    if entry.is_dir:
+        raise InvalidArgument(f"artifact {path!r} is a directory; list it with Run.artifacts(path:)")
+    if settings.artifact_mode == "direct":
+        url = await store.presigned_get(run_root, path, expires_in=PRESIGNED_URL_TTL_SECONDS)
+        return RedirectResponse(url, status_code=307, headers={ARTIFACT_MODE_HEADER: "direct"})
 
     headers = _entry_headers(entry)
     size = entry.size or 0
@@ -164,7 +191,19 @@ async def get_artifact(request: Request) -> Response:
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers)
     body = store.read_range(run_root, path, start=start, stop=stop, etag=entry.etag)
-    return StreamingResponse(body, status_code=status, headers=headers)
+    try:
+        first = await anext(body, b"")
+    except Conflict:
+        await body.aclose()
+        raise _VersionChanged from None
+    return StreamingResponse(_prepend(first, body), status_code=status, headers=headers)
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for chunk in rest:
+        yield chunk
 
 
 async def put_artifact(request: Request) -> Response:

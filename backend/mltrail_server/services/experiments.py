@@ -63,6 +63,7 @@ async def create_experiment(
 ) -> models.Experiment:
     """Create an experiment; its artifacts live under ``{artifact_root}/{id}``."""
     validation.check_name("name", name, settings, required=True)
+    validation.check_description("description", description, settings)
     validation.check_tags(settings, "tags", tags)
     existing = (
         await session.execute(select(models.Experiment.id).where(models.Experiment.name == name))
@@ -125,7 +126,7 @@ async def update_experiment(
             raise _name_taken(name, clash[0])
         experiment.name = name
     if description is not None:
-        experiment.description = description
+        experiment.description = validation.check_description("description", description, settings)
     experiment.updated_at = now_ms()
     try:
         await session.flush()

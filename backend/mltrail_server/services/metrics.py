@@ -19,6 +19,7 @@ from mltrail_server.errors import InvalidArgument, NotFound
 from mltrail_server.events import EventBus
 from mltrail_server.services import validation
 from mltrail_server.services.clock import now_ms
+from mltrail_server.services.request_budget import PointBudget, series_cost
 from mltrail_server.services.runs import announce_run
 from mltrail_server.store import driver_reads, models, series
 from mltrail_server.store.batch_writes import BatchOutcome, BatchRequest, MetricColumns
@@ -115,6 +116,7 @@ async def metric_histories(
     max_points: int | None,
     min_step: int | None = None,
     max_step: int | None = None,
+    budget: PointBudget | None = None,
 ) -> list[MetricSeriesData]:
     """Columnar histories of many runs and keys, downsampled per series above ``max_points``.
 
@@ -143,10 +145,12 @@ async def metric_histories(
     if keys is not None:
         query = query.where(metric_keys.c.key.in_(keys))
     available = {(r.run_pk, r.key): (r.id, r.count) for r in (await session.execute(query)).all()}
-    wanted_keys = list(keys) if keys is not None else sorted({k for _, k in available})
+    # A key listed twice is one series, sent once (duplicates once multiplied the answer).
+    wanted_keys = list(dict.fromkeys(keys)) if keys is not None else sorted({k for _, k in available})
     ranged = min_step is not None or max_step is not None
 
     wanted: list[tuple[str, str, int, int]] = []  # (run_id, key, run_pk, key_id)
+    cost = 0
     for run_id in dict.fromkeys(run_ids):
         run_pk = pk_by_id[run_id]
         for key in wanted_keys:
@@ -157,6 +161,9 @@ async def metric_histories(
             if not ranged and (max_points is None or total <= max_points):
                 _check_history_size(settings, run_id, key, total)
             wanted.append((run_id, key, run_pk, key_id))
+            cost += series_cost(total, max_points)
+    if budget is not None:  # before any chunk is read (services/request_budget.py)
+        budget.charge(cost, field="metricHistories")
     loaded = await driver_reads.read_series(
         session, [(run_pk, key_id) for _, _, run_pk, key_id in wanted], min_step, max_step
     )

@@ -134,3 +134,13 @@ def check_batch(
     for i, (key, value) in enumerate(tags):
         check_key(f"tags[{i}]", key, settings)
         check_value(f"tags[{i}]", key, value, settings.max_tag_value_length)
+
+
+def check_description(field: str, description: str | None, settings: Settings) -> str | None:
+    """A description (free text, often Markdown) within ``max_description_length``."""
+    if description is not None and len(description) > settings.max_description_length:
+        raise InvalidArgument(
+            f"{field}: {len(description):,} characters long; the limit is "
+            f"{settings.max_description_length:,} (MLTRAIL_MAX_DESCRIPTION_LENGTH)"
+        )
+    return description

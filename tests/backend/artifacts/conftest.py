@@ -161,7 +161,7 @@ async def serve_app(settings: Any) -> AsyncIterator[tuple[Any, httpx.AsyncClient
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://mltrail.test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             yield app, http
 
 

@@ -74,7 +74,7 @@ async def raw_asgi(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    header_list = [(b"host", b"mltrail.test")]
+    header_list = [(b"host", b"127.0.0.1")]
     header_list += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     scope = {
         "type": "http",
@@ -88,7 +88,7 @@ async def raw_asgi(
         "root_path": "",
         "headers": header_list,
         "client": ("127.0.0.1", 50000),
-        "server": ("mltrail.test", 80),
+        "server": ("127.0.0.1", 80),
     }
     await app(scope, receive, send)
     start = next((m for m in sent if m["type"] == "http.response.start"), None)

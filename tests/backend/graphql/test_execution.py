@@ -58,7 +58,7 @@ async def general_client(settings: Any, app: Any, monkeypatch: pytest.MonkeyPatc
     other = create_app(settings)
     async with other.router.lifespan_context(other):
         transport = httpx.ASGITransport(app=other)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             yield http
 
 

@@ -38,7 +38,7 @@ async def spa_client(settings, tmp_path):
     (dist / "assets" / "app-123.js").write_text("console.log(1)")
     app = create_app(settings.__class__(**{**settings.__dict__, "static_dir": str(dist)}))
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as http:
             yield http
 
 

@@ -35,6 +35,7 @@ class MetricQuery:
             max_points=max_points,
             min_step=min_step,
             max_step=max_step,
+            budget=info.context.point_budget,
         )
         return [
             MetricSeries(

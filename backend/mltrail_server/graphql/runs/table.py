@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import strawberry
 
-from mltrail_server.graphql.common import PageInfo, page_size
+from mltrail_server.graphql.common import PageInfo, page_info, page_size
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.runs.types import ViewType
 from mltrail_server.graphql.scalars import (
@@ -92,7 +92,7 @@ class RunTable:
                 )
                 for c in d.metrics
             ],
-            page_info=PageInfo(end_cursor=d.end_cursor, has_next_page=d.has_next),
+            page_info=page_info(d.end_cursor, d.has_next),
             _data=d,
         )
 
