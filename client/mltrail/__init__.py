@@ -67,6 +67,13 @@ from mltrail._fluent import (
     set_tracking_uri,
     start_run,
 )
+from mltrail._registry import (
+    ModelVersion,
+    RegisteredModel,
+    RegistryChange,
+    TransitionRequest,
+    register_model,
+)
 
 __all__ = [
     "ActiveRun",
@@ -82,13 +89,17 @@ __all__ = [
     "MltrailClient",
     "MltrailError",
     "MltrailWarning",
+    "ModelVersion",
     "NotFound",
     "PermissionDenied",
+    "RegisteredModel",
+    "RegistryChange",
     "ResourceExhausted",
     "Run",
     "RunSource",
     "RunTable",
     "ServerUnavailable",
+    "TransitionRequest",
     "Unauthenticated",
     "active_run",
     "end_run",
@@ -109,6 +120,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "search_runs",
     "search_runs_table",
     "set_experiment",

@@ -22,6 +22,7 @@ from typing import Any
 from mltrail import _documents as doc
 from mltrail._entities import Dataset, Experiment, MetricBatch, MetricSeries, Run, RunTable
 from mltrail._exceptions import InvalidArgument, MltrailError, NotFound, ServerUnavailable
+from mltrail._registry import RegistryMethods
 from mltrail._transport import DEFAULT_TRACKING_URI, GraphQLTransport
 
 logger = logging.getLogger("mltrail")
@@ -46,7 +47,7 @@ def _flush_timeout() -> float:
         return 30.0
 
 
-class MltrailClient:
+class MltrailClient(RegistryMethods):
     """A connection to one tracking server.
 
     ``batch_options`` tune the background sender (see `mltrail._batcher.Batcher`):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from mltrail._cli_artifacts import register as register_artifacts
+from mltrail._cli_models import register as register_models
 from mltrail._cli_projects import register as register_projects
 from mltrail._cli_server import server
 from mltrail._cli_tracking import register as register_tracking
@@ -27,6 +28,7 @@ main.add_command(server)
 register_tracking(main)
 register_artifacts(main)
 register_projects(main)  # `mltrail run`: MLproject entry points as runs
+register_models(main)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from alembic import command
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 
 from mltrail_server.services import tracking
@@ -159,5 +161,58 @@ async def test_0003_rebuilds_key_tables_without_rowid_and_back(database_url):
         assert await snapshot() == before
         if sqlite:
             assert await without_rowid() == set()
+    finally:
+        await db.dispose()
+
+
+REGISTRY_TABLES = {
+    "registered_models",
+    "model_versions",
+    "model_aliases",
+    "registered_model_tags",
+    "model_version_tags",
+    "registry_changes",
+    "transition_requests",
+}
+
+
+async def test_0004_adds_the_registry_and_downgrade_removes_it(database_url):
+    """The registry tables appear with the append-only guard on registry_changes, and go
+    again on downgrade with the tracking data untouched; on SQLite and PostgreSQL alike."""
+    db = open_database(database_url)
+
+    async def tables() -> set[str]:
+        async with db.write_engine.connect() as conn:
+            return await conn.run_sync(lambda c: set(sa_inspect(c).get_table_names()))
+
+    try:
+        await _at(db.write_engine, "head")
+        assert REGISTRY_TABLES <= await tables()
+        async with db.write_engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO registered_models (id, name, created_at, updated_at, created_by, last_version, "
+                    "protected_stages, protected_aliases) VALUES (1, 'm', 0, 0, 'u', 0, '[]', '[]')"
+                )
+            )
+            await conn.execute(
+                text(
+                    'INSERT INTO registry_changes (model_id, kind, "user", timestamp) VALUES (1, \'MODEL_CREATED\', \'u\', 0)'
+                )
+            )
+            await conn.execute(
+                text("INSERT INTO experiments (id, name, artifact_location, created_at, updated_at) VALUES (1, 'e', '/a', 0, 0)")
+            )
+        for statement in ("UPDATE registry_changes SET kind = 'X'", "DELETE FROM registry_changes"):
+            with pytest.raises(Exception, match="append-only"):
+                async with db.write_engine.begin() as conn:
+                    await conn.execute(text(statement))
+
+        await _at(db.write_engine, "0003")
+        assert not (REGISTRY_TABLES & await tables())
+        async with db.write_engine.connect() as conn:
+            assert (await conn.execute(text("SELECT name FROM experiments"))).scalars().all() == ["e"]
+        await _at(db.write_engine, "head")  # and up again: nothing left behind (triggers, functions)
+        assert REGISTRY_TABLES <= await tables()
     finally:
         await db.dispose()

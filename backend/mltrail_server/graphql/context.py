@@ -18,6 +18,10 @@ from mltrail_server.store.ingest import BatchWriter
 
 T = TypeVar("T")
 
+ANONYMOUS = "anonymous"
+USER_HEADER = "x-mltrail-user"
+MAX_USER_LENGTH = 250
+
 
 @dataclass
 class Resources:
@@ -47,6 +51,26 @@ class Context:
         if self._loaders is None:
             self._loaders = build_loaders(self.read)
         return self._loaders
+
+    @property
+    def acting_user(self) -> str:
+        """Who is making this request: the one place the registry (and every audit record) asks.
+
+        For now the client's ``X-Mltrail-User`` header (its ``MLTRAIL_USER`` or login name),
+        ``anonymous`` without one; the authentication work fills ``user`` from a verified
+        token instead, and nothing downstream changes.
+        """
+        user = (self.user or "").strip()
+        if not user:
+            return ANONYMOUS
+        if len(user) > MAX_USER_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in user):
+            from mltrail_server.errors import InvalidArgument
+
+            raise InvalidArgument(
+                f"X-Mltrail-User: {user[:40]!r} is not a user name (at most {MAX_USER_LENGTH} "
+                "printable characters)"
+            )
+        return user
 
     @property
     def settings(self) -> Settings:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from mltrail_server.services import tracking
+from mltrail_server.services import registry_approvals, registry_reads, tracking
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -44,6 +44,18 @@ class Loaders:
     experiment_tags: DataLoader[int, list[tuple[str, str]]]
     experiment_stats: DataLoader[int, tracking.ExperimentStats]
     experiment_keys: DataLoader[int, dict[int, list[str]]]
+    # model registry
+    model_by_id: DataLoader[int, Any]
+    versions_by_run: DataLoader[str, list[Any]]
+    versions_by_model: DataLoader[int, list[Any]]
+    latest_versions_by_model: DataLoader[int, list[Any]]
+    aliases_by_model: DataLoader[int, list[tuple[str, int]]]
+    aliases_by_version: DataLoader[tuple[int, int], list[str]]
+    tags_by_model: DataLoader[int, list[tuple[str, str]]]
+    tags_by_version: DataLoader[int, list[tuple[str, str]]]
+    history_by_model: DataLoader[int, list[Any]]
+    history_by_version: DataLoader[tuple[int, int], list[Any]]
+    pending_requests_by_model: DataLoader[int, list[Any]]
 
 
 def build_loaders(read: Callable[..., Awaitable[Any]]) -> Loaders:
@@ -65,4 +77,15 @@ def build_loaders(read: Callable[..., Awaitable[Any]]) -> Loaders:
             read, tracking.experiment_stats_by_id, "ids", lambda: tracking.ExperimentStats(0, None)
         ),
         experiment_keys=_loader(read, tracking.experiment_keys_by_id, "ids", dict),
+        model_by_id=_loader(read, registry_reads.models_by_id, "ids", none),
+        versions_by_run=_loader(read, registry_reads.versions_by_run, "run_ids", list),
+        versions_by_model=_loader(read, registry_reads.versions_by_model, "ids", list),
+        latest_versions_by_model=_loader(read, registry_reads.latest_versions_by_model, "ids", list),
+        aliases_by_model=_loader(read, registry_reads.aliases_by_model, "ids", list),
+        aliases_by_version=_loader(read, registry_reads.aliases_by_version, "keys", list),
+        tags_by_model=_loader(read, registry_reads.tags_by_model, "ids", list),
+        tags_by_version=_loader(read, registry_reads.tags_by_version, "ids", list),
+        history_by_model=_loader(read, registry_reads.history_by_model, "ids", list),
+        history_by_version=_loader(read, registry_reads.history_by_version, "keys", list),
+        pending_requests_by_model=_loader(read, registry_approvals.pending_by_model, "ids", list),
     )

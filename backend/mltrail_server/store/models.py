@@ -204,3 +204,132 @@ latest_metrics = LatestMetric.__table__
 experiment_keys = ExperimentKey.__table__
 log_batches = LogBatch.__table__
 dataset_inputs = DatasetInput.__table__
+
+
+# --- model registry (migration 0004) ---------------------------------------------------------
+#
+# Versions number 1, 2, 3… per model: ``registered_models.last_version`` is the counter,
+# bumped by one ``UPDATE … SET last_version = last_version + 1 … RETURNING`` in the
+# registering transaction. The UPDATE row-locks the model on PostgreSQL and runs under
+# SQLite's single writer, so concurrent registrations queue there and never share or skip a
+# number; ``uq(model_id, version)`` is the backstop. Deleted versions keep their number.
+#
+# ``registry_changes`` is the audit trail: append-only (the migration installs triggers that
+# refuse UPDATE and DELETE on both databases), and what ``versionAt`` replays.
+
+
+class RegisteredModel(Base):
+    __tablename__ = "registered_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(250))
+    last_version: Mapped[int] = mapped_column(Integer, default=0)
+    protected_stages: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of stage names
+    protected_aliases: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of aliases
+    deleted_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version"), Index("ix_model_versions_stage", "model_id", "stage"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(16), default="NONE")
+    source: Mapped[str] = mapped_column(Text)
+    # Lineage, copied at registration so it survives later edits of the run: the run's id
+    # (not a foreign key: a run's row is never the version's to keep alive), its git commit
+    # and the datasets it had logged (JSON list).
+    run_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    run_git_commit: Mapped[str | None] = mapped_column(String(64))
+    run_datasets: Mapped[str] = mapped_column(Text, default="[]")
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(250))
+    deleted_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ModelAlias(Base):
+    __tablename__ = "model_aliases"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id"), primary_key=True)
+    alias: Mapped[str] = mapped_column(String(256), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class RegisteredModelTag(Base):
+    __tablename__ = "registered_model_tags"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ModelVersionTag(Base):
+    __tablename__ = "model_version_tags"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class RegistryChange(Base):
+    """One change to a model, forever: never updated, never deleted (triggers enforce it)."""
+
+    __tablename__ = "registry_changes"
+    __table_args__ = (Index("ix_registry_changes_model", "model_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int | None] = mapped_column(Integer)
+    from_stage: Mapped[str | None] = mapped_column(String(16))
+    to_stage: Mapped[str | None] = mapped_column(String(16))
+    alias: Mapped[str | None] = mapped_column(String(256))
+    from_version: Mapped[int | None] = mapped_column(Integer)
+    to_version: Mapped[int | None] = mapped_column(Integer)
+    request_id: Mapped[int | None] = mapped_column(Integer)
+    user: Mapped[str] = mapped_column(String(250))
+    comment: Mapped[str | None] = mapped_column(Text)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class TransitionRequest(Base):
+    """A move into a protected stage or alias, waiting for another user's decision."""
+
+    __tablename__ = "transition_requests"
+    __table_args__ = (
+        Index("ix_transition_requests_model", "model_id", "status"),
+        Index("ix_transition_requests_user", "requested_by", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    to_stage: Mapped[str | None] = mapped_column(String(16))  # exactly one of to_stage, alias
+    alias: Mapped[str | None] = mapped_column(String(256))
+    archive_existing: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))  # PENDING, APPROVED, REJECTED
+    requested_by: Mapped[str] = mapped_column(String(250))
+    requested_at: Mapped[int] = mapped_column(BigInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(250))
+    decided_at: Mapped[int | None] = mapped_column(BigInteger)
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+
+
+registered_models = RegisteredModel.__table__
+model_versions = ModelVersion.__table__
+model_aliases = ModelAlias.__table__
+registered_model_tags = RegisteredModelTag.__table__
+model_version_tags = ModelVersionTag.__table__
+registry_changes = RegistryChange.__table__
+transition_requests = TransitionRequest.__table__

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -17,6 +17,9 @@ from mltrail_server.graphql.runs.artifacts import ArtifactEntry, resolve_artifac
 from mltrail_server.graphql.scalars import Long, MetricValue
 from mltrail_server.services.tracking import Page
 from mltrail_server.store import models as m
+
+if TYPE_CHECKING:
+    from mltrail_server.graphql.registry.types import ModelVersion
 
 
 @strawberry.enum
@@ -219,6 +222,14 @@ class Run:
             )
             for d in await info.context.loaders.inputs_by_run.load(self.model.pk)
         ]
+
+    @strawberry.field(description="Model versions registered from this run, oldest first.")
+    async def model_versions(
+        self, info: Info
+    ) -> list[Annotated[ModelVersion, strawberry.lazy("mltrail_server.graphql.registry.types")]]:
+        from mltrail_server.graphql.registry.types import versions_of
+
+        return await versions_of(info, await info.context.loaders.versions_by_run.load(self.model.id))
 
 
 async def _later(shape: Any, pending: Any) -> Any:

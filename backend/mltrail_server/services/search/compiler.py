@@ -81,6 +81,11 @@ def compile_experiment_filter(node: Node, dialect: str) -> ColumnElement[bool]:
     return _compile(node, _EXPERIMENTS, _check_dialect(dialect))
 
 
+def compile_registered_model_filter(node: Node, dialect: str) -> ColumnElement[bool]:
+    """A WHERE clause over ``models.registered_models``: ``name`` and ``tags.KEY`` only."""
+    return _compile(node, _REGISTERED_MODELS, _check_dialect(dialect))
+
+
 def compile_run_order(keys: Sequence[OrderKey], dialect: str) -> list[OrderTerm]:
     """Sort expressions over ``models.runs``; a run without the key sorts as NULL."""
     _check_dialect(dialect)
@@ -154,8 +159,21 @@ def _experiment_column(name: str) -> ColumnElement[Any]:
     }[name]
 
 
+def _registered_model_column(name: str) -> ColumnElement[Any]:
+    c = models.registered_models.c
+    return {"name": c.name, "creation_time": c.created_at, "last_update_time": c.updated_at}[name]
+
+
+_REGISTERED_MODEL_ATTRIBUTES = {
+    name: spec
+    for name, spec in EXPERIMENT_ATTRIBUTES.items()
+    if spec.name in ("name", "creation_time", "last_update_time")
+}
 _RUNS = _Target("runs", RUN_ATTRIBUTES, _run_column, ("metric", "param", "tag", "attribute", "dataset"))
 _EXPERIMENTS = _Target("experiments", EXPERIMENT_ATTRIBUTES, _experiment_column, ("tag", "attribute"))
+_REGISTERED_MODELS = _Target(
+    "registered models", _REGISTERED_MODEL_ATTRIBUTES, _registered_model_column, ("tag", "attribute")
+)
 
 
 def _check_dialect(dialect: str) -> str:
@@ -191,6 +209,10 @@ def _compile(node: Node, target: _Target, dialect: str) -> ColumnElement[bool]:
         tags = models.experiment_tags.alias()
         owner = tags.c.experiment_id == models.experiments.c.id
         return _key_value(node, tags, owner, models.experiments, dialect)
+    if target is _REGISTERED_MODELS:
+        tags = models.registered_model_tags.alias()
+        owner = tags.c.model_id == models.registered_models.c.id
+        return _key_value(node, tags, owner, models.registered_models, dialect)
     table = (models.params if field.entity == "param" else models.run_tags).alias()
     return _key_value(node, table, table.c.run_pk == models.runs.c.pk, models.runs, dialect)
 

@@ -1,0 +1,1 @@
+"""GraphQL: the model registry (registered models, versions, stages, aliases, history, approvals)."""

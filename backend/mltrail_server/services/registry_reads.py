@@ -1,0 +1,313 @@
+"""Registry reads: model and version search, history, ``version_at``, DataLoader batches.
+
+Each batch function is one ``WHERE … IN (:keys)`` for a whole page (see graphql/loaders.py).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mltrail_server.errors import InvalidArgument
+from mltrail_server.services import validation as v
+from mltrail_server.services.registry import (
+    ALIAS_DELETED,
+    ALIAS_KINDS,
+    STAGE_KINDS,
+    check_stage,
+    get_model,
+)
+from mltrail_server.services.tracking import Page, decode_cursor, encode_cursor
+from mltrail_server.store import models as m
+
+# --- model search ----------------------------------------------------------------------
+
+
+async def list_models(
+    session: AsyncSession, *, dialect: str, filter_text: str | None, first: int, after: str | None
+) -> Page:
+    """Live registered models by name, keyset-paginated; ``filter`` on name and tags."""
+    from mltrail_server.services.search.compiler import compile_registered_model_filter
+    from mltrail_server.services.search.parser import parse_filter
+
+    conditions: list[Any] = [m.registered_models.c.deleted_at.is_(None)]
+    node = parse_filter(filter_text or "")
+    if node is not None:
+        conditions.append(compile_registered_model_filter(node, dialect))
+    query = select(m.RegisteredModel).where(*conditions)
+    if after is not None:
+        (last_name,) = decode_cursor(after, 1)
+        query = query.where(m.RegisteredModel.name > str(last_name))
+    rows = list((await session.execute(query.order_by(m.RegisteredModel.name).limit(first + 1))).scalars())
+    count_query = select(func.count()).select_from(m.registered_models).where(*conditions)
+    return Page(rows[:first], [encode_cursor([r.name]) for r in rows[:first]], len(rows) > first, count_query)
+
+
+# --- history -----------------------------------------------------------------------------
+
+
+async def history(session: AsyncSession, *, name: str, version: int | None = None) -> list[m.RegistryChange]:
+    """The model's changes (or one version's, alias moves away from it included), oldest first."""
+    model = await get_model(session, name=name)
+    query = select(m.RegistryChange).where(m.RegistryChange.model_id == model.id)
+    if version is not None:
+        query = query.where(
+            or_(
+                m.RegistryChange.version == version,
+                m.RegistryChange.from_version == version,
+                m.RegistryChange.to_version == version,
+            )
+        )
+    return list((await session.execute(query.order_by(m.RegistryChange.id))).scalars())
+
+
+async def version_at(
+    session: AsyncSession, *, model_id: int, time: int, stage: str | None = None, alias: str | None = None
+) -> m.ModelVersion | None:
+    """Which version held ``stage`` (the latest to enter it) or ``alias`` at ``time`` (ms).
+
+    Answered from the change log alone, replayed up to ``time``: the current state of the
+    versions plays no part, so the answer never changes once ``time`` has passed.
+    """
+    if (stage is None) == (alias is None):
+        raise InvalidArgument("versionAt: give exactly one of stage and alias")
+    v.check_int64("time", time)
+    changes = select(m.RegistryChange).where(
+        m.RegistryChange.model_id == model_id, m.RegistryChange.timestamp <= time
+    )
+    holder: int | None = None
+    if alias is not None:
+        last = (
+            await session.execute(
+                changes.where(m.RegistryChange.alias == alias, m.RegistryChange.kind.in_(ALIAS_KINDS))
+                .order_by(m.RegistryChange.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        holder = last.to_version if last is not None and last.kind != ALIAS_DELETED else None
+    else:
+        check_stage("stage", stage)  # type: ignore[arg-type]
+        rows = await session.execute(
+            select(m.RegistryChange.id, m.RegistryChange.version, m.RegistryChange.to_stage)
+            .where(
+                m.RegistryChange.model_id == model_id,
+                m.RegistryChange.timestamp <= time,
+                m.RegistryChange.kind.in_(STAGE_KINDS),
+            )
+            .order_by(m.RegistryChange.id)
+        )
+        state: dict[int, tuple[str | None, int]] = {}
+        for change_id, number, to_stage in rows:
+            state[number] = (to_stage, change_id)
+        entered = [(cid, number) for number, (s, cid) in state.items() if s == stage]
+        holder = max(entered)[1] if entered else None
+    if holder is None:
+        return None
+    return (
+        await session.execute(
+            select(m.ModelVersion).where(
+                m.ModelVersion.model_id == model_id, m.ModelVersion.version == holder
+            )
+        )
+    ).scalar_one_or_none()
+
+
+# --- version search ----------------------------------------------------------------------
+
+
+async def search_versions(
+    session: AsyncSession,
+    *,
+    name: str | None = None,
+    run_id: str | None = None,
+    stage: str | None = None,
+    alias: str | None = None,
+    tags: Sequence[tuple[str, str]] = (),
+    first: int,
+    after: str | None,
+) -> Page:
+    """Live versions, newest first, by model, run, stage, alias and tags (all must match)."""
+    mv = m.model_versions.c
+    conditions: list[Any] = [mv.deleted_at.is_(None)]
+    if name is not None:
+        model = await get_model(session, name=name)
+        conditions.append(mv.model_id == model.id)
+    if run_id is not None:
+        conditions.append(mv.run_id == run_id)
+    if stage is not None:
+        conditions.append(mv.stage == check_stage("stage", stage))
+    if alias is not None:
+        aliases = m.model_aliases.c
+        conditions.append(
+            select(aliases.alias)
+            .where(aliases.model_id == mv.model_id, aliases.version == mv.version, aliases.alias == alias)
+            .exists()
+        )
+    for key, value in tags:
+        t = m.model_version_tags.alias()
+        conditions.append(
+            select(t.c.key).where(t.c.version_id == mv.id, t.c.key == key, t.c.value == value).exists()
+        )
+    query = select(m.ModelVersion).where(*conditions)
+    if after is not None:
+        (last_id,) = decode_cursor(after, 1)
+        query = query.where(m.ModelVersion.id < int(last_id))
+    rows = list((await session.execute(query.order_by(m.ModelVersion.id.desc()).limit(first + 1))).scalars())
+    count_query = select(func.count()).select_from(m.model_versions).where(*conditions)
+    return Page(rows[:first], [encode_cursor([r.id]) for r in rows[:first]], len(rows) > first, count_query)
+
+
+# --- what lists ask for per item (DataLoader batches) --------------------------------------
+
+
+async def models_by_id(session: AsyncSession, *, ids: Sequence[int]) -> dict[int, m.RegisteredModel]:
+    rows = await session.execute(select(m.RegisteredModel).where(m.RegisteredModel.id.in_(ids)))
+    return {r.id: r for r in rows.scalars()}
+
+
+async def versions_by_run(
+    session: AsyncSession, *, run_ids: Sequence[str]
+) -> dict[str, list[m.ModelVersion]]:
+    rows = await session.execute(
+        select(m.ModelVersion)
+        .where(m.ModelVersion.run_id.in_(run_ids), m.ModelVersion.deleted_at.is_(None))
+        .order_by(m.ModelVersion.id)
+    )
+    out: dict[str, list[m.ModelVersion]] = defaultdict(list)
+    for row in rows.scalars():
+        out[row.run_id].append(row)  # type: ignore[index]
+    return out
+
+
+async def versions_by_model(session: AsyncSession, *, ids: Sequence[int]) -> dict[int, list[m.ModelVersion]]:
+    rows = await session.execute(
+        select(m.ModelVersion)
+        .where(m.ModelVersion.model_id.in_(ids), m.ModelVersion.deleted_at.is_(None))
+        .order_by(m.ModelVersion.version.desc())
+    )
+    out: dict[int, list[m.ModelVersion]] = defaultdict(list)
+    for row in rows.scalars():
+        out[row.model_id].append(row)
+    return out
+
+
+async def aliases_by_model(session: AsyncSession, *, ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
+    rows = await session.execute(
+        select(m.ModelAlias.model_id, m.ModelAlias.alias, m.ModelAlias.version)
+        .where(m.ModelAlias.model_id.in_(ids))
+        .order_by(m.ModelAlias.alias)
+    )
+    out: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for model_id, alias, version in rows:
+        out[model_id].append((alias, version))
+    return out
+
+
+async def aliases_by_version(
+    session: AsyncSession, *, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], list[str]]:
+    """Keyed by (model id, version number)."""
+    found = await aliases_by_model(session, ids=sorted({model_id for model_id, _ in keys}))
+    out: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for model_id, pairs in found.items():
+        for alias, version in pairs:
+            out[(model_id, version)].append(alias)
+    return out
+
+
+async def tags_by_model(session: AsyncSession, *, ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    t = m.registered_model_tags.c
+    rows = await session.execute(
+        select(t.model_id, t.key, t.value).where(t.model_id.in_(ids)).order_by(t.key)
+    )
+    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for owner, key, value in rows:
+        out[owner].append((key, value))
+    return out
+
+
+async def tags_by_version(session: AsyncSession, *, ids: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
+    t = m.model_version_tags.c
+    rows = await session.execute(
+        select(t.version_id, t.key, t.value).where(t.version_id.in_(ids)).order_by(t.key)
+    )
+    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for owner, key, value in rows:
+        out[owner].append((key, value))
+    return out
+
+
+async def history_by_version(
+    session: AsyncSession, *, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], list[m.RegistryChange]]:
+    """Each (model id, version)'s changes, oldest first, in one query for the page."""
+    c = m.RegistryChange
+    wanted = set(keys)
+    model_ids = sorted({model_id for model_id, _ in keys})
+    numbers = sorted({number for _, number in keys})
+    rows = await session.execute(
+        select(c)
+        .where(
+            c.model_id.in_(model_ids),
+            or_(c.version.in_(numbers), c.from_version.in_(numbers), c.to_version.in_(numbers)),
+        )
+        .order_by(c.id)
+    )
+    out: dict[tuple[int, int], list[m.RegistryChange]] = defaultdict(list)
+    for change in rows.scalars():
+        for number in {change.version, change.from_version, change.to_version} - {None}:
+            if (change.model_id, number) in wanted:
+                out[(change.model_id, number)].append(change)  # type: ignore[index]
+    return out
+
+
+async def history_by_model(session: AsyncSession, *, ids: Sequence[int]) -> dict[int, list[m.RegistryChange]]:
+    rows = await session.execute(
+        select(m.RegistryChange).where(m.RegistryChange.model_id.in_(ids)).order_by(m.RegistryChange.id)
+    )
+    out: dict[int, list[m.RegistryChange]] = defaultdict(list)
+    for change in rows.scalars():
+        out[change.model_id].append(change)
+    return out
+
+
+async def latest_versions_by_model(
+    session: AsyncSession, *, ids: Sequence[int]
+) -> dict[int, list[m.ModelVersion]]:
+    """Per model, the newest live version of each stage that has one."""
+    mv = m.ModelVersion
+    newest = (
+        select(mv.model_id, mv.stage, func.max(mv.version).label("version"))
+        .where(mv.model_id.in_(ids), mv.deleted_at.is_(None))
+        .group_by(mv.model_id, mv.stage)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(mv)
+        .join(newest, and_(mv.model_id == newest.c.model_id, mv.version == newest.c.version))
+        .order_by(mv.version.desc())
+    )
+    out: dict[int, list[m.ModelVersion]] = defaultdict(list)
+    for row in rows.scalars():
+        out[row.model_id].append(row)
+    return out
+
+
+async def changes_after(
+    session: AsyncSession, *, after_id: int, name: str | None = None, limit: int = 1000
+) -> list[tuple[str, m.RegistryChange]]:
+    """(model name, change) pairs recorded after ``after_id``, oldest first: a subscriber's
+    catch-up after a reconnect."""
+    query = (
+        select(m.RegisteredModel.name, m.RegistryChange)
+        .join(m.RegisteredModel, m.RegisteredModel.id == m.RegistryChange.model_id)
+        .where(m.RegistryChange.id > after_id)
+    )
+    if name is not None:
+        query = query.where(m.RegisteredModel.name == name)
+    rows = await session.execute(query.order_by(m.RegistryChange.id).limit(limit))
+    return [(model_name, change) for model_name, change in rows]

@@ -1,0 +1,128 @@
+"""The registry against real server processes: concurrent registrations on SQLite and
+PostgreSQL, and registry events over a real WebSocket across two replicas through Redis."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from test_subscriptions import REDIS_URL, call, next_event, subscription
+from test_subscriptions import postgres_url as postgres_url  # the fixture: replicas share a database
+
+from fixtures.live_server import make_live_server
+from mltrail_server.config import Settings
+
+MLMODEL = b"artifact_path: model\nflavors: {}\n"
+REGISTER = """mutation($n: String!, $s: String!) { createModelVersion(name: $n, source: $s) { version } }"""
+
+
+async def run_with_model(http: httpx.AsyncClient) -> str:
+    rid = (await call(http, 'mutation { createRun(experimentName: "registry") { id } }'))["createRun"]["id"]
+    response = await http.put(f"/api/artifacts/{rid}/model/MLmodel", content=MLMODEL)
+    assert response.status_code in (200, 201), response.text
+    return rid
+
+
+async def test_concurrent_registrations_number_versions_one_to_eight(live_server):
+    """Eight registrations of one new name at once: the model is created once and the
+    versions are exactly 1..8 — no gap, no duplicate — on both databases."""
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as http:
+        rid = await run_with_model(http)
+        results = await asyncio.gather(
+            *(call(http, REGISTER, {"n": "Concurrent", "s": f"runs:/{rid}/model"}) for _ in range(8))
+        )
+        assert sorted(r["createModelVersion"]["version"] for r in results) == list(range(1, 9))
+        model = await call(
+            http, '{ registeredModel(name: "Concurrent") { versions { version } history { kind version } } }'
+        )
+        history = model["registeredModel"]["history"]
+        assert [h["kind"] for h in history].count("MODEL_CREATED") == 1
+        assert [h["version"] for h in history if h["kind"] == "VERSION_CREATED"] == list(range(1, 9))
+        assert [v["version"] for v in model["registeredModel"]["versions"]] == list(range(8, 0, -1))
+    assert "Traceback" not in live_server.log_path.read_text()
+
+
+EVENTS = """subscription($n: String) { registryEvents(name: $n) {
+  name missed change { kind version fromStage toStage alias fromVersion toVersion user comment } } }"""
+
+
+async def test_registry_events_cross_replicas_through_redis(postgres_url, tmp_path):
+    import redis.asyncio as aioredis
+
+    try:
+        client = aioredis.from_url(REDIS_URL)
+        await client.ping()
+        await client.aclose()
+    except Exception:
+        from test_subscriptions import IN_CI
+
+        message = f"Redis is not reachable at {REDIS_URL}: start redis-server or set MLTRAIL_TEST_REDIS_URL"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    shared = Settings(
+        data_dir=str(tmp_path / "data"),
+        backend_store_uri=postgres_url,
+        artifact_root=str(tmp_path / "artifacts"),
+        redis_url=REDIS_URL,
+        static_dir=None,
+    )
+    a, b = make_live_server(shared, tmp_path), make_live_server(shared, tmp_path)
+    a.start()
+    b.start()
+    try:
+        async with httpx.AsyncClient(base_url=b.url, timeout=30, headers={"X-Mltrail-User": "ci-bot"}) as http:
+            rid = await run_with_model(http)
+            async with subscription(a.url, EVENTS, {"n": "Churn"}) as events:
+                await call(http, REGISTER, {"n": "Other", "s": f"runs:/{rid}/model"})  # filtered out
+                await call(http, REGISTER, {"n": "Churn", "s": f"runs:/{rid}/model"})
+                await call(
+                    http,
+                    'mutation { transitionModelVersionStage(name: "Churn", version: 1, stage: STAGING, '
+                    'comment: "canary") { stage } }',
+                )
+                await call(
+                    http, 'mutation { setModelVersionAlias(name: "Churn", alias: "champion", version: 1) { version } }'
+                )
+                received = [(await next_event(events))["registryEvents"] for _ in range(4)]
+                assert events.empty()
+        assert all(e["name"] == "Churn" and e["missed"] == 0 for e in received)
+        changes = [e["change"] for e in received]
+        assert [(c["kind"], c["version"], c["toStage"], c["alias"]) for c in changes] == [
+            ("MODEL_CREATED", None, None, None),
+            ("VERSION_CREATED", 1, "NONE", None),
+            ("STAGE_CHANGED", 1, "STAGING", None),
+            ("ALIAS_SET", 1, None, "champion"),
+        ]
+        assert all(c["user"] == "ci-bot" for c in changes) and changes[2]["comment"] == "canary"
+    finally:
+        a.stop()
+        b.stop()
+
+
+CATCH_UP = """subscription($n: String, $a: ID) { registryEvents(name: $n, afterId: $a) {
+  name change { id kind version toStage } } }"""
+
+
+async def test_a_reconnecting_subscriber_catches_up_from_after_id(live_server):
+    """Changes recorded after `afterId` are replayed from the database first, then live ones
+    stream, each once."""
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
+        rid = await run_with_model(http)
+        await call(http, REGISTER, {"n": "Churn", "s": f"runs:/{rid}/model"})
+        await call(http, REGISTER, {"n": "Churn", "s": f"runs:/{rid}/model"})
+        history = (await call(http, '{ registeredModel(name: "Churn") { history { id kind } } }'))[
+            "registeredModel"
+        ]["history"]
+        assert [h["kind"] for h in history] == ["MODEL_CREATED", "VERSION_CREATED", "VERSION_CREATED"]
+        async with subscription(live_server.url, CATCH_UP, {"n": "Churn", "a": history[1]["id"]}) as events:
+            replayed = (await next_event(events))["registryEvents"]["change"]
+            assert replayed["id"] == history[2]["id"] and replayed["version"] == 2
+            await call(
+                http, 'mutation { transitionModelVersionStage(name: "Churn", version: 2, stage: STAGING) { stage } }'
+            )
+            live = (await next_event(events))["registryEvents"]["change"]
+            assert (live["kind"], live["version"], live["toStage"]) == ("STAGE_CHANGED", 2, "STAGING")
+            await asyncio.sleep(0.3)
+            assert events.empty()
