@@ -229,6 +229,10 @@ async def test_approvals(client):
     message = await alice.error(TRANSITION, {"n": "Churn", "v": 1, "s": "PRODUCTION", "a": False}, code="PERMISSION_DENIED")
     assert "stage: 'PRODUCTION' is protected" in message and "requestTransition" in message
     await alice.error(SET_ALIAS, {"n": "Churn", "a": "champion", "v": 1}, code="PERMISSION_DENIED")
+    message = await alice.error(
+        'mutation { deleteModelVersionAlias(name: "Churn", alias: "champion") }', code="PERMISSION_DENIED"
+    )
+    assert "no longer protected" in message
     # Staging is not protected.
     await alice.ok(TRANSITION, {"n": "Churn", "v": 1, "s": "STAGING", "a": False})
 
@@ -354,3 +358,31 @@ async def test_registry_pages_cost_a_fixed_number_of_statements(app, client):
         await alice.ok(CREATE_VERSION, {"n": f"m{i % 4}", "s": f"runs:/{run}/model", "t": [{"key": "k", "value": "v"}]})
         await alice.ok(SET_ALIAS, {"n": f"m{i % 4}", "a": f"a{i}", "v": 1})
     assert await count() == small
+
+
+TABLE = """query($n: String, $a: String, $first: Int, $after: String) {
+  modelVersionTable(name: $n, alias: $a, first: $first, after: $after) {
+    names versions stages sources runIds gitCommits createdBys aliases tags pageInfo { endCursor hasNextPage } } }"""
+
+
+async def test_version_table_is_the_search_as_columns(client):
+    alice = Actor(client, "alice")
+    rid = await make_run(alice, client, commit="abc")
+    for _ in range(3):
+        await alice.ok(CREATE_VERSION, {"n": "Churn", "s": f"runs:/{rid}/model", "t": [{"key": "k", "value": "v"}]})
+    await alice.ok(CREATE_VERSION, {"n": "Other", "s": f"runs:/{rid}/model"})
+    await alice.ok(SET_ALIAS, {"n": "Churn", "a": "champion", "v": 2})
+    await alice.ok(SET_ALIAS, {"n": "Churn", "a": "backup", "v": 2})
+    page = (await alice.ok(TABLE, {"n": "Churn", "first": 2}))["modelVersionTable"]
+    assert page["versions"] == [3, 2] and page["names"] == ["Churn", "Churn"] and page["pageInfo"]["hasNextPage"]
+    assert page["aliases"] == [[], ["backup", "champion"]] and page["tags"] == [{"k": "v"}, {"k": "v"}]
+    assert page["runIds"] == [rid, rid] and page["gitCommits"] == ["abc", "abc"] and page["createdBys"] == ["alice"] * 2
+    rest = (await alice.ok(TABLE, {"n": "Churn", "first": 2, "after": page["pageInfo"]["endCursor"]}))["modelVersionTable"]
+    assert rest["versions"] == [1] and rest["aliases"] == [[]] and not rest["pageInfo"]["hasNextPage"]
+    everything = (await alice.ok(TABLE, {}))["modelVersionTable"]
+    assert list(zip(everything["names"], everything["versions"], strict=True)) == [
+        ("Other", 1), ("Churn", 3), ("Churn", 2), ("Churn", 1)
+    ]  # fmt: skip
+    assert everything["tags"][0] == {} and everything["aliases"][0] == []
+    by_alias = (await alice.ok(TABLE, {"a": "champion"}))["modelVersionTable"]
+    assert by_alias["versions"] == [2]

@@ -21,13 +21,14 @@ from mltrail_server.graphql.metrics.subscriptions import MetricSubscription
 from mltrail_server.graphql.registry.mutations import RegistryMutation
 from mltrail_server.graphql.registry.queries import RegistryQuery
 from mltrail_server.graphql.registry.subscriptions import RegistrySubscription
+from mltrail_server.graphql.registry.table import ModelVersionTableQuery
 from mltrail_server.graphql.runs.mutations import RunMutation
 from mltrail_server.graphql.runs.queries import RunQuery
 from mltrail_server.graphql.runs.subscriptions import RunSubscription
 from mltrail_server.graphql.runs.table import RunTableQuery
 from mltrail_server.graphql.scalars import SCALAR_MAP
 
-Query = merge_types("Query", (ExperimentQuery, RunQuery, RunTableQuery, MetricQuery, RegistryQuery))
+Query = merge_types("Query", (ExperimentQuery, RunQuery, RunTableQuery, MetricQuery, RegistryQuery, ModelVersionTableQuery))
 Mutation = merge_types("Mutation", (ExperimentMutation, RunMutation, MetricMutation, RegistryMutation))
 Subscription = merge_types("Subscription", (RunSubscription, MetricSubscription, RegistrySubscription))
 

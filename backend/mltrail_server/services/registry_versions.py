@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mltrail_server.config import Settings
@@ -202,35 +202,39 @@ async def get_version(
 
 
 async def _locked_version(
-    session: AsyncSession, name: str, version: int
-) -> tuple[m.RegisteredModel, m.ModelVersion]:
-    """The model (row-locked) and its live version, in one statement."""
+    session: AsyncSession, name: str, version: int, *, alias: str | None = None
+) -> tuple[m.RegisteredModel, m.ModelVersion, m.ModelAlias | None]:
+    """The model (row-locked), its live version and, if asked, the model's ``alias`` row: one
+    statement (each one is a round trip to the database's thread)."""
     check_version("version", version)
-    row = (
-        await session.execute(
-            select(m.RegisteredModel, m.ModelVersion)
-            .join(m.ModelVersion, m.ModelVersion.model_id == m.RegisteredModel.id)
-            .where(
-                m.RegisteredModel.name == name,
-                m.RegisteredModel.deleted_at.is_(None),
-                m.ModelVersion.version == version,
-                m.ModelVersion.deleted_at.is_(None),
-            )
-            .with_for_update(of=m.RegisteredModel)
-            .execution_options(populate_existing=True)
+    query = (
+        select(m.RegisteredModel, m.ModelVersion)
+        .join(m.ModelVersion, m.ModelVersion.model_id == m.RegisteredModel.id)
+        .where(
+            m.RegisteredModel.name == name,
+            m.RegisteredModel.deleted_at.is_(None),
+            m.ModelVersion.version == version,
+            m.ModelVersion.deleted_at.is_(None),
         )
-    ).first()
+        .with_for_update(of=m.RegisteredModel)
+        .execution_options(populate_existing=True)
+    )
+    if alias is not None:
+        query = query.add_columns(m.ModelAlias).outerjoin(
+            m.ModelAlias, and_(m.ModelAlias.model_id == m.RegisteredModel.id, m.ModelAlias.alias == alias)
+        )
+    row = (await session.execute(query)).first()
     if row is None:
         await get_model(session, name=name)  # NOT_FOUND naming the model when it is the model
         raise NotFound(f"version: registered model {name!r} has no version {version}")
-    return row[0], row[1]
+    return row[0], row[1], (row[2] if alias is not None else None)
 
 
 async def update_model_version(
     session: AsyncSession, *, name: str, version: int, user: str, description: str, comment: str | None = None
 ) -> m.ModelVersion:
     """Change a version's description (recorded)."""
-    model, found = await _locked_version(session, name, version)
+    model, found, _ = await _locked_version(session, name, version)
     if description != found.description:
         found.description = description
         found.updated_at = now_ms()
@@ -243,7 +247,7 @@ async def delete_model_version(
     session: AsyncSession, *, name: str, version: int, user: str, comment: str | None = None
 ) -> None:
     """Soft-delete a version: its aliases go, its number is never reused, its history stays."""
-    model, found = await _locked_version(session, name, version)
+    model, found, _ = await _locked_version(session, name, version)
     aliases = await session.execute(
         select(m.ModelAlias).where(m.ModelAlias.model_id == model.id, m.ModelAlias.version == version)
     )
@@ -271,13 +275,13 @@ async def set_version_tag(
 ) -> None:
     """Set a tag on a model version."""
     check_tags(settings, [(key, value)])
-    _, found = await _locked_version(session, name, version)
+    _, found, _ = await _locked_version(session, name, version)
     await upsert_tag(session, m.model_version_tags, {"version_id": found.id}, key, value)
 
 
 async def delete_version_tag(session: AsyncSession, *, name: str, version: int, key: str) -> None:
     """Delete a version's tag; NOT_FOUND when absent."""
-    _, found = await _locked_version(session, name, version)
+    _, found, _ = await _locked_version(session, name, version)
     tag = await session.get(m.ModelVersionTag, (found.id, key))
     if tag is None:
         raise NotFound(f"key: version {version} of {name!r} has no tag {key!r}")
@@ -311,7 +315,7 @@ async def transition_stage(
     the approval service).
     """
     check_stage("stage", stage)
-    model, found = await _locked_version(session, name, version)
+    model, found, _ = await _locked_version(session, name, version)
     if stage in protected_stages(model) and request_id is None:
         raise _protected("stage", stage, name)
     if archive_existing and stage in ("STAGING", "PRODUCTION"):
@@ -370,10 +374,9 @@ async def set_alias(
 ) -> m.ModelVersion:
     """Point ``alias`` at ``version`` (set, or move from another version in one change)."""
     check_alias("alias", alias)
-    model, found = await _locked_version(session, name, version)
+    model, found, row = await _locked_version(session, name, version, alias=alias)
     if alias in protected_aliases(model) and request_id is None:
         raise _protected("alias", alias, name)
-    row = await session.get(m.ModelAlias, (model.id, alias))
     if row is None:
         session.add(m.ModelAlias(model_id=model.id, alias=alias, version=version))
         record(
@@ -412,7 +415,10 @@ async def delete_alias(
     check_alias("alias", alias)
     model = await get_model(session, name=name, for_update=True)
     if alias in protected_aliases(model):
-        raise _protected("alias", alias, name)
+        raise PermissionDenied(
+            f"alias: {alias!r} is protected on registered model {name!r}; it can be moved through an approved "
+            "request, and removed only once it is no longer protected (updateRegisteredModel)"
+        )
     row = await session.get(m.ModelAlias, (model.id, alias))
     if row is None:
         raise NotFound(f"alias: registered model {name!r} has no alias {alias!r}")

@@ -37,7 +37,7 @@ class RegistryQuery:
         return RegisteredModelConnection.from_page(page)
 
     @strawberry.field(description="One registered model; NOT_FOUND when there is none.")
-    async def registered_model(self, info: Info, name: str) -> RegisteredModel:
+    async def registered_model(self, info: Info, name: str) -> RegisteredModel | None:
         return RegisteredModel.from_model(await info.context.read(registry.get_model, name=name))
 
     @strawberry.field(
@@ -51,7 +51,7 @@ class RegistryQuery:
         version: int | None = None,
         stage: Stage | None = None,
         alias: str | None = None,
-    ) -> ModelVersion:
+    ) -> ModelVersion | None:
         found = await info.context.read(
             registry_versions.get_version,
             name=name,
