@@ -71,6 +71,8 @@ def score_file(
     import contextlib
     import os
 
+    import pandas as pd
+
     from mltrail.models import load_model
 
     model = load_model(model_uri, tracking_uri=tracking_uri)
@@ -87,7 +89,7 @@ def score_file(
             task = bar.add_task("scoring", total=None) if progress else None
             for number, chunk in enumerate(read_chunks(input_path, chunk_size)):
                 predictions = model.predict(chunk)
-                scored = chunk.join(_prediction_frame(predictions, chunk.index), rsuffix="_prediction")
+                scored = pd.concat([chunk, _prediction_frame(predictions, chunk.index)], axis=1)
                 scored.to_csv(out, header=number == 0, index=False)
                 rows += len(chunk)
                 if task is not None:
