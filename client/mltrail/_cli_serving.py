@@ -1,9 +1,10 @@
-"""``mltrail models serve | promote | predict``: from the registry to production.
+"""``mltrail models serve | promote | predict | dockerfile``: from the registry to production.
 
     mltrail models serve models:/Churn/Production --port 5001        # follows the registry
     mltrail models promote Churn --run RUN_ID --metric acc --mode max --min-delta 0.005 \\
         --stage Production --comment "nightly retrain"                 # the CI gate: exit 0 / 3 / 2
     mltrail models predict -m models:/Churn/Production -i big.csv -o scores.csv
+    mltrail models dockerfile models:/Churn/Production -d build/churn     # a Docker build context
 
 Kept apart from the registry's commands (`_cli_models`) and added to the same ``models`` group:
 these drive the model server and the model format, not the registry's own records.
@@ -32,6 +33,7 @@ def register(group: click.Group) -> None:
     models.add_command(serve_command)
     models.add_command(promote_command)
     models.add_command(predict_command)
+    models.add_command(dockerfile_command)
 
 
 @click.command("serve")
@@ -322,3 +324,39 @@ def predict_command(
     except MltrailError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"scored {rows} rows into {output_path}", err=True)
+
+
+# -- deployment files -------------------------------------------------------------------------------
+
+
+@click.command("dockerfile")
+@click.argument("model_uri")
+@click.option(
+    "--directory",
+    "-d",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Where to write (new or empty).",
+)
+@click.option(
+    "--mltrail-requirement",
+    default=None,
+    help="How the image installs mltrail (default mltrail[serving]==<this version>; e.g. a wheel's URL).",
+)
+@click.option(
+    "--tracking-uri", envvar="MLTRAIL_TRACKING_URI", default=None, help="[env: MLTRAIL_TRACKING_URI]"
+)
+def dockerfile_command(
+    model_uri: str, directory: str, mltrail_requirement: str | None, tracking_uri: str | None
+) -> None:
+    """Write a Docker build context (Dockerfile, requirements.txt, the model) serving MODEL_URI."""
+    from mltrail._exceptions import MltrailError
+    from mltrail.serving._dockerfile import write_docker_context
+
+    try:
+        dockerfile = write_docker_context(
+            model_uri, directory, tracking_uri=tracking_uri, mltrail_requirement=mltrail_requirement
+        )
+    except MltrailError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"wrote {dockerfile} (+ requirements.txt, model/): docker build -t mltrail-model {directory}")

@@ -55,8 +55,8 @@ def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
 @pytest.fixture(scope="module")
 def two_versions(tracking_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> list[int]:
     """Versions 1 and 2 of MODEL, two different models; version 1 in Production."""
-    os.environ["MLTRAIL_SPOOL_DIR"] = str(tmp_path_factory.mktemp("spool"))
-    client = mltrail.MltrailClient(tracking_server.url, capture_environment=False)
+    spool = tmp_path_factory.mktemp("spool")
+    client = mltrail.MltrailClient(tracking_server.url, spool_dir=spool, capture_environment=False)
     experiment = client.get_or_create_experiment("serving")
     versions = []
     for seed in (1, 2):
@@ -232,3 +232,55 @@ def test_promotion_and_rollback_swap_with_zero_failed_requests(
     swaps = [line for line in httpx.get(f"{model_server}/metrics").text.splitlines()
              if line.startswith("mltrail_serving_model_swaps_total")]  # fmt: skip
     assert swaps == ["mltrail_serving_model_swaps_total 2.0"]
+
+
+def test_dockerfile_context_is_complete_and_its_command_serves(
+    tracking_server: ServerProcess, two_versions: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Docker engine here: check the build context, then run the image's CMD from the same
+    files (the model directory the Dockerfile copies) with this interpreter."""
+    import json
+    import re
+
+    from packaging.requirements import Requirement
+
+    from mltrail.serving._dockerfile import MODEL_DIR_IN_IMAGE, write_docker_context
+
+    monkeypatch.setenv("MLTRAIL_MODEL_CACHE_DIR", str(tmp_path / "cache"))
+    context = tmp_path / "ctx"
+    dockerfile = write_docker_context(f"models:/{MODEL}/1", context, tracking_uri=tracking_server.url)
+    text = dockerfile.read_text()
+    assert re.search(r"^FROM python:3\.\d+-slim$", text, re.M)
+    assert (
+        "COPY requirements.txt" in text and f"COPY --chown=model:model model/ {MODEL_DIR_IN_IMAGE}/" in text
+    )
+    assert "USER model" in text and "EXPOSE 5001" in text
+    requirements = [Requirement(line) for line in (context / "requirements.txt").read_text().splitlines()]
+    assert {r.name for r in requirements} >= {"mltrail", "scikit-learn", "cloudpickle"}
+    assert "serving" in next(r for r in requirements if r.name == "mltrail").extras
+    for name in ("MLmodel", "model.pkl", "requirements.txt", "serving_input_example.json"):
+        assert (context / "model" / name).is_file(), name
+    assert (context / ".dockerignore").read_text().startswith("*\n")
+
+    command = json.loads(re.search(r"^CMD (\[.*\])$", text, re.M).group(1))  # type: ignore[union-attr]
+    assert command[:3] == ["mltrail", "models", "serve"]
+    port = free_port()
+    args = [sys.executable, "-m", "mltrail.cli", *command[1:]]
+    args = [str(context / "model") if a == MODEL_DIR_IN_IMAGE else a for a in args]
+    args[args.index("--host") + 1], args[args.index("--port") + 1] = "127.0.0.1", str(port)
+    # No tracking server in the container: the image serves the files it holds.
+    env = subprocess_env({k: v for k, v in os.environ.items() if not k.startswith("MLTRAIL_")})
+    process = subprocess.Popen(args, env=env, stdout=(tmp_path / "log").open("wb"), stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(url, process, tmp_path / "log")
+        example = (context / "model" / "serving_input_example.json").read_bytes()
+        response = httpx.post(
+            f"{url}/invocations", content=example, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 200, response.text
+        assert len(response.json()["predictions"]) == 3
+        assert httpx.get(f"{url}/version").json()["following"] is False
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
