@@ -184,6 +184,11 @@ def compare(
                         cell[name]["lat"].extend(measured["latencies"])
                         cell[name]["err"].extend(measured["errors"])
             print(f"  round {round_number + 1}/{rounds} done", flush=True)
+        metrics = httpx.get(f"{sides['mltrail'].url}/metrics").text
+        batched = [
+            line for line in metrics.splitlines() if line.startswith("mltrail_serving_batched_requests_total")
+        ]
+        print(f"  mltrail requests answered by a shared predict call: {batched}", flush=True)
     return results
 
 

@@ -284,3 +284,25 @@ def test_dockerfile_context_is_complete_and_its_command_serves(
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_concurrent_requests_each_get_their_own_answer(model_server: str) -> None:
+    """Requests ready together are predicted in one call: each must still get exactly its own
+    predictions, and a bad one among them its own 400."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, _ = _frame(64, 11)
+    bodies = []
+    for i in range(48):
+        rows = X.iloc[i : i + 1 + i % 5]
+        columns = COLUMNS if i % 7 else COLUMNS[:2]  # every 7th lacks a column
+        bodies.append(
+            {"dataframe_split": {"columns": columns, "data": rows[columns].astype(object).values.tolist()}}
+        )
+    with httpx.Client() as http:
+        alone = [http.post(f"{model_server}/invocations", json=b) for b in bodies]
+    with ThreadPoolExecutor(16) as pool, httpx.Client(limits=httpx.Limits(max_connections=16)) as http:
+        together = list(pool.map(lambda b: http.post(f"{model_server}/invocations", json=b), bodies))
+    for i, (one, many) in enumerate(zip(alone, together, strict=True)):
+        assert (one.status_code, one.json()) == (many.status_code, many.json()), i
+        assert one.status_code == (200 if i % 7 else 400)

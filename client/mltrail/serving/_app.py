@@ -2,7 +2,8 @@
 
 Prediction runs on the event loop's thread, not in a thread pool: for the small tabular models
 this server is for, a prediction costs less than the hop to a worker thread, and the GIL would
-serialize the work anyway. Scale out with ``--workers`` (processes).
+serialize the work anyway. Requests ready together are predicted in one call (`_batching`).
+Scale out with ``--workers`` (processes).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mltrail.serving._batching import PredictionBatcher, batchable
 from mltrail.serving._payload import PayloadError, parse_request, predictions_body
 from mltrail.serving._slot import ModelSlot, RegistryFollower, ServedModel
 
@@ -76,6 +78,11 @@ class ServingMetrics:
             "mltrail_serving_model_version", "The registered version being served.", registry=self.registry
         )
         self.rows = Counter("mltrail_serving_rows", "Rows scored.", registry=self.registry)
+        self.batched = Counter(
+            "mltrail_serving_batched_requests",
+            "Requests answered by a predict call shared with other requests (dynamic batching).",
+            registry=self.registry,
+        )
 
     def swapped(self, served: ServedModel) -> None:
         self.swaps.inc()
@@ -105,8 +112,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
 def create_app(settings: ServingSettings, *, slot: ModelSlot | None = None) -> Starlette:
     """The app for ``settings``; loading the model happens here, so a bad URI fails at start."""
     from mltrail.models import ModelInputError
+    from mltrail.models._signature import enforce_schema
 
     metrics = ServingMetrics()
+    batcher = PredictionBatcher(on_batch=metrics.batched.inc)
     slot = slot or ModelSlot(settings.model_uri, settings.tracking_uri, on_swap=metrics.swapped)
     follower = RegistryFollower(slot, poll_interval=settings.poll_interval)
     if slot.current.version is not None:
@@ -120,7 +129,13 @@ def create_app(settings: ServingSettings, *, slot: ModelSlot | None = None) -> S
             data, params = parse_request(body, request.headers.get("content-type", "application/json"))
             served = slot.current  # read once: this request uses this version to the end
             try:
-                predictions = served.model.predict(data, params) if params else served.model.predict(data)
+                if batchable(served, data, params):
+                    signature = served.model.metadata.signature
+                    if signature is not None:  # each request's own 400 before it joins a batch
+                        data = enforce_schema(data, signature.inputs)
+                    predictions = await batcher.predict(served, data)
+                else:
+                    predictions = served.model.predict(data, params) if params else served.model.predict(data)
             except ModelInputError as error:
                 raise PayloadError(str(error), column=error.column) from None
             except (ValueError, TypeError, KeyError) as error:
