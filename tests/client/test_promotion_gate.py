@@ -126,6 +126,16 @@ def test_batch_scoring_streams_a_file_larger_than_a_chunk(tracking: str, tmp_pat
 
     rows = 40_000
     source = tmp_path / "in-40000.csv"
+    lines = tmp_path / "in.jsonl"
+    pd.read_csv(source).head(2_500).to_json(lines, orient="records", lines=True)
+    assert score_file(uri, lines, tmp_path / "jsonl.csv", chunk_size=1_000, tracking_uri=tracking) == 2_500
+    assert len(pd.read_csv(tmp_path / "jsonl.csv")) == 2_500
+
+    lines = tmp_path / "in.jsonl"
+    pd.read_csv(source).head(2_500).to_json(lines, orient="records", lines=True)
+    assert score_file(uri, lines, tmp_path / "jsonl.csv", chunk_size=1_000, tracking_uri=tracking) == 2_500
+    assert len(pd.read_csv(tmp_path / "jsonl.csv")) == 2_500
+
     result = CliRunner().invoke(
         main,
         [

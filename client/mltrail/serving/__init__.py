@@ -16,7 +16,27 @@ prometheus-client, and importing ``mltrail_server`` is never needed.
 
 from __future__ import annotations
 
-from mltrail.serving._app import ServingSettings, create_app, serve
+from typing import Any
+
+from mltrail.serving._batch import score_file
 from mltrail.serving._slot import ModelSlot, RegistryFollower, ServedModel
 
-__all__ = ["ModelSlot", "RegistryFollower", "ServedModel", "ServingSettings", "create_app", "serve"]
+__all__ = [
+    "ModelSlot",
+    "RegistryFollower",
+    "ServedModel",
+    "ServingSettings",
+    "create_app",
+    "score_file",
+    "serve",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The web stack loads only for serving: batch scoring (`score_file`) needs the model
+    # format alone (``mltrail[models]``).
+    if name in ("ServingSettings", "create_app", "serve"):
+        from mltrail.serving import _app
+
+        return getattr(_app, name)
+    raise AttributeError(f"module 'mltrail.serving' has no attribute {name!r}")
