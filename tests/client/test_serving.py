@@ -306,3 +306,44 @@ def test_concurrent_requests_each_get_their_own_answer(model_server: str) -> Non
     for i, (one, many) in enumerate(zip(alone, together, strict=True)):
         assert (one.status_code, one.json()) == (many.status_code, many.json()), i
         assert one.status_code == (200 if i % 7 else 400)
+
+
+def test_keeps_serving_while_the_tracking_server_is_down_and_catches_up_after(tmp_path: Path) -> None:
+    """The registry's server goes away: predictions go on; it comes back and a transition made
+    meanwhile-or-after is picked up (reconnect, then the poll) without a restart."""
+    tracking = server_process(tmp_path / "data")
+    tracking.start()
+    client = mltrail.MltrailClient(tracking.url, spool_dir=tmp_path / "spool", capture_environment=False)
+    experiment = client.get_or_create_experiment("outage")
+    for seed in (1, 2):
+        X, y = _frame(100, seed)
+        run = client.start_run(experiment_id=experiment.id, run_name=f"v{seed}")
+        run.log_model(LogisticRegression(max_iter=300).fit(X, y), "model", input_example=X.head(3))
+        run.end()
+        client.register_model(f"runs:/{run.id}/model", "Outage")
+    client.set_registered_model_alias("Outage", "champion", 1)
+
+    port = free_port()
+    env = subprocess_env({k: v for k, v in os.environ.items() if not k.startswith("MLTRAIL_")})
+    env.update(MLTRAIL_TRACKING_URI=tracking.url, MLTRAIL_MODEL_CACHE_DIR=str(tmp_path / "cache"))
+    args = [sys.executable, "-m", "mltrail.cli", "models", "serve", "models:/Outage@champion", "--port", str(port),
+            "--poll-interval", "0.5", "--log-level", "warning"]  # fmt: skip
+    log = tmp_path / "serve.log"
+    process = subprocess.Popen(args, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    body = {"dataframe_records": _frame(3, 4)[0].to_dict(orient="records")}
+    try:
+        _wait_ready(url, process, log)
+        assert httpx.get(f"{url}/version").json()["aliases"] == ["champion"]
+        tracking.stop()
+        for _ in range(5):
+            assert httpx.post(f"{url}/invocations", json=body).status_code == 200
+            time.sleep(0.2)
+        tracking.start()
+        client.set_registered_model_alias("Outage", "champion", 2, comment="moved after the outage")
+        assert _wait_for_version(url, 2) < 8
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        client.close()
+        tracking.stop()
