@@ -8,9 +8,11 @@ Scale out with ``--workers`` (processes).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import orjson
@@ -174,7 +176,8 @@ def create_app(settings: ServingSettings, *, slot: ModelSlot | None = None) -> S
 
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         follower.start()
         try:
             yield
