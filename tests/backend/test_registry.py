@@ -294,6 +294,7 @@ async def test_bad_input_names_field_and_value(client):
     # An invalid stage is refused by GraphQL's own enum validation, naming the value.
     body = await alice.raw('mutation { transitionModelVersionStage(name: "Churn", version: 1, stage: LIVE) { version } }')
     assert "LIVE" in body["errors"][0]["message"] and "Stage" in body["errors"][0]["message"]
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"
     await error(SET_ALIAS, "NOT_FOUND", "version", "7", variables={"n": "Churn", "a": "champion", "v": 7})
     await error(SET_ALIAS, "INVALID_ARGUMENT", "alias", "'v3'", variables={"n": "Churn", "a": "v3", "v": 1})
     await error(SET_ALIAS, "INVALID_ARGUMENT", "alias", "'latest'", variables={"n": "Churn", "a": "latest", "v": 1})

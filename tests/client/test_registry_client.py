@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from sklearn.linear_model import LogisticRegression
 
 import mltrail
-from mltrail import _registry
+from mltrail import _registry_documents
 from mltrail.cli import main
 from mltrail.models import ModelInputError, load_model
 
@@ -239,11 +239,11 @@ def test_cli_models_commands(server: ServerProcess, client: mltrail.MltrailClien
     assert client.get_model_version(model_name, 2).stage == "STAGING"
 
 
-@pytest.mark.parametrize("index", range(len(_registry.DOCUMENTS)))
+@pytest.mark.parametrize("index", range(len(_registry_documents.DOCUMENTS)))
 def test_registry_documents_are_valid_against_the_checked_in_schema(index: int) -> None:
     from pathlib import Path
 
     from graphql import build_schema, parse, validate
 
     schema = build_schema((Path(__file__).resolve().parents[2] / "schema.graphql").read_text())
-    assert not validate(schema, parse(_registry.DOCUMENTS[index]))
+    assert not validate(schema, parse(_registry_documents.DOCUMENTS[index]))
