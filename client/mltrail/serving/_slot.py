@@ -183,7 +183,7 @@ class RegistryFollower:
                 log.warning("registry check for %s failed: %s", self.slot.model_uri, error)
 
     def _subscribe_loop(self) -> None:
-        from mltrail._registry import REGISTRY_EVENTS
+        from mltrail._registry_documents import REGISTRY_EVENTS
         from mltrail._transport import subscribe
 
         assert self.slot.follows is not None and self.slot.tracking_uri is not None
