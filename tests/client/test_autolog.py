@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,3 +114,15 @@ def test_libraries_not_installed_are_skipped() -> None:
             assert (library in enabled) == (importlib.util.find_spec(library) is not None)
     finally:
         mltrail.autolog(disable=True)
+
+
+def test_lightgbm_eval_metrics_become_histories(autologged: str) -> None:
+    lightgbm = pytest.importorskip("lightgbm", reason="LightGBM is not installed (it is in the dev extra)")
+    X, y = _data()
+    with mltrail.start_run(name="lgbm") as run, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # LightGBM 4.7 deprecates eval_set (eval_X/eval_y are 4.7+ only)
+        lightgbm.LGBMClassifier(n_estimators=12, verbose=-1).fit(X[:80], y[:80], eval_set=[(X[80:], y[80:])])
+    stored = mltrail.get_run(run.id)
+    assert stored.params["n_estimators"] == "12" and "training_roc_auc" in stored.metrics
+    history = mltrail.get_metric_history(run.id, "valid_0-binary_logloss")
+    assert list(history.steps) == list(range(12)), sorted(stored.metrics)
