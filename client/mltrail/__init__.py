@@ -15,6 +15,7 @@ Importing this package is cheap: the HTTP and GraphQL libraries load on first us
 of the server is imported.
 """
 
+from mltrail._autolog import autolog
 from mltrail._client import ActiveRun, MltrailClient
 from mltrail._entities import (
     Dataset,
@@ -102,6 +103,7 @@ __all__ = [
     "TransitionRequest",
     "Unauthenticated",
     "active_run",
+    "autolog",
     "end_run",
     "flush",
     "get_client",
@@ -134,7 +136,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # `mltrail.models` and `mltrail.pyfunc` load on first use (PEP 562): they are what a
     # serving process needs, and a training script that never logs a model pays nothing.
-    if name in ("models", "pyfunc"):
+    if name in ("models", "pyfunc", "sklearn"):
         import importlib
 
         return importlib.import_module(f"mltrail.{name}")

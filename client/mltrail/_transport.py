@@ -13,7 +13,7 @@ import contextlib
 import os
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from mltrail._exceptions import ApiError, InternalError, ServerUnavailable, api_error
@@ -152,12 +152,17 @@ class GraphQLTransport:
 
 
 def subscribe(
-    tracking_uri: str, document: str, variables: dict[str, Any] | None = None
+    tracking_uri: str,
+    document: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    on_connected: Callable[[], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Results of a GraphQL subscription over WebSocket (graphql-transport-ws), as they come.
 
     Runs gql's WebSocket transport on its own event loop; closing the generator (or leaving
-    a `for` loop over it) closes the connection.
+    a `for` loop over it) closes the connection. ``on_connected`` is called once the
+    connection is up (before any event), for callers that change behaviour while connected.
     """
     from gql import Client
     from gql.transport.exceptions import TransportQueryError
@@ -181,6 +186,8 @@ def subscribe(
         except Exception as error:
             raise ServerUnavailable(f"{url}: {type(error).__name__}: {error}") from None
         results = session.subscribe(_prepared_request(document, variables))
+        if on_connected is not None:
+            on_connected()
         while True:
             try:
                 result = loop.run_until_complete(results.__anext__())

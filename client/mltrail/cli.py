@@ -12,6 +12,7 @@ from mltrail._cli_artifacts import register as register_artifacts
 from mltrail._cli_models import register as register_models
 from mltrail._cli_projects import register as register_projects
 from mltrail._cli_server import server
+from mltrail._cli_serving import register as register_serving
 from mltrail._cli_tracking import register as register_tracking
 
 
@@ -29,6 +30,8 @@ register_tracking(main)
 register_artifacts(main)
 register_projects(main)  # `mltrail run`: MLproject entry points as runs
 register_models(main)
+
+register_serving(main)  # models serve | promote | predict
 
 
 if __name__ == "__main__":
