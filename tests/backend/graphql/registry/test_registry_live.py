@@ -77,7 +77,19 @@ async def test_registry_events_cross_replicas_through_redis(postgres_url, tmp_pa
     try:
         async with httpx.AsyncClient(base_url=b.url, timeout=30, headers={"X-Mltrail-User": "ci-bot"}) as http:
             rid = await run_with_model(http)
-            async with subscription(a.url, EVENTS, {"n": "Churn"}) as events:
+            await call(http, 'mutation { createRegisteredModel(name: "Churn") { name } }')
+
+            async def probe(attempt: int) -> None:  # through replica b, as the changes below
+                await call(
+                    http, 'mutation($d: String) { updateRegisteredModel(name: "Churn", description: $d) { name } }',
+                    {"d": f"probe {attempt}"},
+                )  # fmt: skip
+
+            def is_probe(payload: dict) -> bool:  # nothing else in this test edits the model
+                event = (payload.get("data") or {}).get("registryEvents") or {}
+                return (event.get("change") or {}).get("kind") == "MODEL_UPDATED"
+
+            async with subscription(a.url, EVENTS, {"n": "Churn"}, probe, is_probe) as events:
                 await call(http, REGISTER, {"n": "Other", "s": f"runs:/{rid}/model"})  # filtered out
                 await call(http, REGISTER, {"n": "Churn", "s": f"runs:/{rid}/model"})
                 await call(
@@ -88,17 +100,16 @@ async def test_registry_events_cross_replicas_through_redis(postgres_url, tmp_pa
                 await call(
                     http, 'mutation { setModelVersionAlias(name: "Churn", alias: "champion", version: 1) { version } }'
                 )
-                received = [(await next_event(events))["registryEvents"] for _ in range(4)]
+                received = [(await next_event(events))["registryEvents"] for _ in range(3)]
                 assert events.empty()
         assert all(e["name"] == "Churn" and e["missed"] == 0 for e in received)
         changes = [e["change"] for e in received]
         assert [(c["kind"], c["version"], c["toStage"], c["alias"]) for c in changes] == [
-            ("MODEL_CREATED", None, None, None),
             ("VERSION_CREATED", 1, "NONE", None),
             ("STAGE_CHANGED", 1, "STAGING", None),
             ("ALIAS_SET", 1, None, "champion"),
         ]
-        assert all(c["user"] == "ci-bot" for c in changes) and changes[2]["comment"] == "canary"
+        assert all(c["user"] == "ci-bot" for c in changes) and changes[1]["comment"] == "canary"
     finally:
         a.stop()
         b.stop()
@@ -119,7 +130,8 @@ async def test_a_reconnecting_subscriber_catches_up_from_after_id(live_server):
             "registeredModel"
         ]["history"]
         assert [h["kind"] for h in history] == ["MODEL_CREATED", "VERSION_CREATED", "VERSION_CREATED"]
-        async with subscription(live_server.url, CATCH_UP, {"n": "Churn", "a": history[1]["id"]}) as events:
+        # No probe: the replay below is the proof that the subscription streams.
+        async with subscription(live_server.url, CATCH_UP, {"n": "Churn", "a": history[1]["id"]}, None) as events:
             replayed = (await next_event(events))["registryEvents"]["change"]
             assert replayed["id"] == history[2]["id"] and replayed["version"] == 2
             await call(
