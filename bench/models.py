@@ -27,9 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _harness import mltrail_server
 from _workload import timed
-
-from client import start_mltrail_server
 
 
 def models() -> dict[str, tuple[object, object]]:
@@ -87,7 +86,8 @@ def main() -> None:
     server = None
     uri = args.tracking_uri
     if uri is None:
-        uri, server = start_mltrail_server(work / "data")
+        server = mltrail_server(str(work / "data")).start()
+        uri = server.url
     try:
         import mltrail
         import mltrail.models as mm
@@ -122,8 +122,7 @@ def main() -> None:
             )
     finally:
         if server is not None:
-            server.terminate()
-            server.wait(timeout=15)
+            server.stop()
 
 
 if __name__ == "__main__":

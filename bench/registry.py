@@ -40,10 +40,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _workload import timed
-from tracking import (
-    HERE,
+from _harness import (
     Gql,
+    MlflowSide,
     Server,
     find_mlflow_python,
     free_port,
@@ -52,6 +51,7 @@ from tracking import (
     pct,
     running,
 )
+from _workload import timed
 
 ROUNDS = 3
 CREATE = 50
@@ -161,42 +161,6 @@ print(json.dumps({{"first_ms": first, "samples": samples}}))
         self.gql.close()
 
 
-class MlflowSide:
-    """bench/_mlflow_registry_side.py in MLflow's interpreter, one step at a time over pipes."""
-
-    def __init__(self, python: str, url: str, env: dict[str, str]) -> None:
-        self.stderr = tempfile.NamedTemporaryFile(
-            prefix="bench-mlflow-registry-", suffix=".log", delete=False
-        )
-        self.proc = subprocess.Popen(
-            [python, str(HERE / "_mlflow_registry_side.py"), "--url", url],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True, env=env,
-        )  # fmt: skip
-
-    def call(self, op: str, **args: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            self.proc.wait()
-            self.stderr.flush()
-            raise RuntimeError(f"MLflow helper failed in {op}:\n{Path(self.stderr.name).read_text()[-3000:]}")
-        return json.loads(line)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            assert self.proc.stdin is not None
-            self.proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        with contextlib.suppress(OSError):
-            os.unlink(self.stderr.name)
-
-
 def workload(m: MltrailSide, f: MlflowSide | None, workdir: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"ours": {}, "theirs": {}, "ratios": {}}
     m.setup()
@@ -299,7 +263,7 @@ def main() -> None:
         if mlflow_python:
             mlflow, env = mlflow_server(mlflow_python, workdir, None)
             stack.enter_context(running(mlflow))
-            f = MlflowSide(mlflow_python, mlflow.url, env)
+            f = MlflowSide(mlflow_python, mlflow.url, env, script="_mlflow_registry_side.py")
             stack.callback(f.close)
         m = MltrailSide(server.url)
         stack.callback(m.close)

@@ -37,7 +37,7 @@ from typing import Any
 
 import httpx
 import orjson
-from tracking import Server, find_mlflow_python, free_port, mltrail_command, pct, running
+from _harness import Server, find_mlflow_python, free_port, mltrail_command, pct, running
 
 ROWS = (1, 100)
 CONCURRENCY = (1, 16)

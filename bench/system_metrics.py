@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 # bench/client.py, importable because a script's own directory is first on sys.path.
-from client import start_mltrail_server
+from _harness import mltrail_server
 
 
 def idle_run(tracking_uri: str, seconds: float, interval: float | None) -> dict[str, float]:
@@ -74,7 +74,8 @@ def main() -> None:
     work_dir = Path(tempfile.mkdtemp(prefix="mltrail-bench-sysmetrics-"))
     os.environ["MLTRAIL_SPOOL_DIR"] = str(work_dir / "spool")
     os.environ["MLTRAIL_CAPTURE_ENVIRONMENT"] = "0"
-    url, server = start_mltrail_server(work_dir / "data")
+    server = mltrail_server(str(work_dir / "data")).start()
+    url = server.url
     try:
         import psutil
 
@@ -98,8 +99,7 @@ def main() -> None:
                   f"{thread_pct:.4f}% | {per_sample_ms:.2f} ms | {r['startup_cpu'] * 1000:.1f} ms | "
                   f"{process_pct:+.3f}% |")  # fmt: skip
     finally:
-        server.terminate()
-        server.wait(30)
+        server.stop()
         shutil.rmtree(work_dir, ignore_errors=True)
 
 
