@@ -13,6 +13,7 @@ import { Empty, ErrorMessage, Loading } from '../../components/ui/QueryStates';
 import { formatMetricValue, type WireMetricValue } from '../../graphql/metricValues';
 import type { LiveSeries } from '../../graphql/liveSeries';
 import { useLiveMetricHistories } from '../../graphql/useLiveMetricHistories';
+import { isSystemKey } from '../../lib/systemMetrics';
 import { useUrlMirror } from '../../lib/useUrlMirror';
 import { formatZoom, parseZoom, zoomParamName } from './metricZoom';
 
@@ -33,7 +34,9 @@ export function MetricCharts({ runId, metrics, live, params, onParamChange }: Me
 
   // Metrics known from the run, plus any that started while the page was open.
   const byKey = new Map(all.series.map((s) => [s.key, s]));
-  const keys = Array.from(new Set([...metrics.map((m) => m.key), ...byKey.keys()]));
+  // System metrics (`system/…`) have their own tab: a key that arrives live is shown here only
+  // when it is a training metric.
+  const keys = Array.from(new Set([...metrics.map((m) => m.key), ...[...byKey.keys()].filter((k) => !isSystemKey(k))]));
   const needle = search.trim().toLowerCase();
   const shown = keys.filter((k) => k.toLowerCase().includes(needle)).sort((a, b) => a.localeCompare(b));
 
