@@ -117,7 +117,8 @@ describe('versionAt and inputs', () => {
     expect(modelsFilter('  ')).toBeNull();
     expect(modelsFilter('churn')).toBe("name ILIKE '%churn%'");
     expect(modelsFilter("churn team=risk")).toBe("name ILIKE '%churn%' and tags.team = 'risk'");
-    expect(modelsFilter("o'neil")).toBe("name ILIKE '%o\\'neil%'");
+    expect(modelsFilter("o'neil")).toBe("name ILIKE '%o''neil%'");
+    expect(modelsFilter('a_b')).toBe("name ILIKE '%a\\_b%'");
   });
   it('splits runs:/ sources', () => {
     expect(runSource('runs:/abc/model')).toEqual({ runId: 'abc', path: 'model' });
@@ -142,5 +143,16 @@ describe('versionAt and inputs', () => {
     ]);
     expect(sig.outputs).toEqual([{ name: null, type: 'tensor int64', shape: [-1] }]);
     expect(mlmodelSignature('flavors: {}\n')).toEqual({ inputs: null, outputs: null });
+  });
+  it('reads a signature PyYAML folded onto two lines (as the client writes it)', () => {
+    const text = [
+      'signature:',
+      `  inputs: '[{"type": "long", "name": "tenure_months", "required": true}, {"type":`,
+      `    "double", "name": "monthly_charges", "required": true}]'`,
+      `  outputs: '[{"type": "long", "required": true}]'`,
+      '  params: null',
+    ].join('\n');
+    expect(mlmodelSignature(text).inputs?.map((c) => `${c.name}:${c.type}`)).toEqual(['tenure_months:long', 'monthly_charges:double']);
+    expect(mlmodelSignature(text).outputs).toEqual([{ name: null, type: 'long', shape: undefined }]);
   });
 });

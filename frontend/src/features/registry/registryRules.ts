@@ -220,8 +220,14 @@ export function parseLocalDateTime(value: string): number | null {
   return Number.isNaN(t) ? null : t;
 }
 
+// The filter language escapes a quote by doubling it.
 function quote(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+// In LIKE patterns backslash escapes, so a typed %, _ or \ matches itself.
+function likeLiteral(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /**
@@ -235,7 +241,7 @@ export function modelsFilter(query: string): string | null {
     .map((t) => {
       const tag = /^(?:tag:)?([A-Za-z0-9_.-]+)=(.*)$/.exec(t);
       if (tag) return `tags.${/^[A-Za-z_][A-Za-z0-9_]*$/.test(tag[1]!) ? tag[1] : `\`${tag[1]}\``} = ${quote(tag[2]!)}`;
-      return `name ILIKE ${quote(`%${t}%`)}`;
+      return `name ILIKE ${quote(`%${likeLiteral(t)}%`)}`;
     })
     .join(' and ');
 }
