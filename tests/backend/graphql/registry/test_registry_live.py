@@ -4,9 +4,11 @@ PostgreSQL, and registry events over a real WebSocket across two replicas throug
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
+import websockets
 
 from fixtures.live_server import make_live_server
 from mltrail_server.config import Settings
@@ -129,3 +131,29 @@ async def test_a_reconnecting_subscriber_catches_up_from_after_id(live_server):
             assert (live["kind"], live["version"], live["toStage"]) == ("STAGE_CHANGED", 2, "STAGING")
             await asyncio.sleep(0.3)
             assert events.empty()
+
+
+async def _mutate_over_websocket(url: str, payload: dict, query: str) -> dict:
+    """Run one mutation over graphql-transport-ws with `payload` as connection_init's."""
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert message["type"] == "next", message
+        return message["payload"]
+
+
+async def test_acting_user_over_websocket_comes_from_connection_init(live_server):
+    """Browsers cannot set headers on a WebSocket: the dashboard sends its acting user in
+    connection_init's payload, and changes made over that socket are recorded as that user
+    (anonymous without one; a bad name is refused as it is in the header)."""
+    create = 'mutation { createRegisteredModel(name: "%s") { createdBy } }'
+    zoe = await _mutate_over_websocket(live_server.url, {"user": "zoe"}, create % "WsZoe")
+    assert zoe["data"]["createRegisteredModel"]["createdBy"] == "zoe"
+    nobody = await _mutate_over_websocket(live_server.url, {}, create % "WsNobody")
+    assert nobody["data"]["createRegisteredModel"]["createdBy"] == "anonymous"
+    bad = await _mutate_over_websocket(live_server.url, {"user": "a\nb"}, create % "WsBad")
+    assert bad["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"
+    assert "X-Mltrail-User" in bad["errors"][0]["message"]
