@@ -94,7 +94,8 @@ export async function registrySteps({ step, browser, page, server, client, url, 
     await inputs.waitFor();
     assert.match(await inputs.innerText(), /tenure_months\s+long/);
     assert.match(await inputs.innerText(), /monthly_charges\s+double/);
-    assert.match(await page.getByTestId('input-example').innerText(), /tenure_months/);
+    assert.deepEqual(await page.getByTestId('input-example').locator('th').allInnerTexts(), ['tenure_months', 'monthly_charges']);
+    assert.equal(await page.getByTestId('input-example').locator('tbody tr').count(), 3);
     assert.match(await page.getByTestId('requirements').innerText(), /scikit-learn==/);
     // Which version held Production a moment ago? Version 1 (approved during the seed).
     const now = await page.evaluate(() => {

@@ -299,10 +299,52 @@ function ModelFiles({ runId, dir }: { runId: string | null; dir: string | null }
         <p className="muted">{mlmodel.state === 'ok' ? 'The MLmodel file has no signature.' : 'No MLmodel file was found.'}</p>
       )}
       <h3>Input example</h3>
-      <FileText file={example} testid="input-example" pretty />
+      {example.state === 'ok' && exampleTable(example.text) ? (
+        <ExampleTable table={exampleTable(example.text)!} />
+      ) : (
+        <FileText file={example} testid="input-example" pretty />
+      )}
       <h3>Requirements</h3>
       <FileText file={requirements} testid="requirements" />
     </section>
+  );
+}
+
+/** A DataFrame example in pandas "split" orient ({columns, data}) as a table; else null. */
+function exampleTable(text: string): { columns: string[]; data: unknown[][] } | null {
+  try {
+    const v = JSON.parse(text) as { columns?: unknown; data?: unknown };
+    if (Array.isArray(v.columns) && Array.isArray(v.data) && v.data.every(Array.isArray)) {
+      return { columns: v.columns.map(String), data: v.data as unknown[][] };
+    }
+  } catch {
+    // not JSON: shown as text
+  }
+  return null;
+}
+
+function ExampleTable({ table }: { table: { columns: string[]; data: unknown[][] } }) {
+  return (
+    <table className="data-table compact" data-testid="input-example">
+      <thead>
+        <tr>
+          {table.columns.map((c) => (
+            <th key={c}>{c}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {table.data.map((row, i) => (
+          <tr key={i}>
+            {row.map((cell, j) => (
+              <td key={j} className="mono">
+                {JSON.stringify(cell)}
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
