@@ -51,6 +51,25 @@ async def test_concurrent_registrations_number_versions_one_to_eight(live_server
 EVENTS = """subscription($n: String) { registryEvents(name: $n) {
   name missed change { kind version fromStage toStage alias fromVersion toVersion user comment } } }"""
 
+PROBE_COMMENT = "_subscribed"
+UPDATE_DESCRIPTION = """mutation($n: String!, $d: String!, $c: String) {
+  updateRegisteredModel(name: $n, description: $d, comment: $c) { name } }"""
+
+
+def description_probe(http: httpx.AsyncClient, name: str):
+    """Edit the model's description with a comment of its own: a change on the subscribed
+    model that `is_registry_probe` recognises, so the helper knows the subscription streams."""
+
+    async def send(attempt: int) -> None:
+        await call(http, UPDATE_DESCRIPTION, {"n": name, "d": f"probe {attempt}", "c": PROBE_COMMENT})
+
+    return send
+
+
+def is_registry_probe(payload: dict) -> bool:
+    event = (payload.get("data") or {}).get("registryEvents")
+    return event is not None and event["change"].get("comment") == PROBE_COMMENT
+
 
 async def test_registry_events_cross_replicas_through_redis(postgres_url, tmp_path):
     import redis.asyncio as aioredis
@@ -79,7 +98,10 @@ async def test_registry_events_cross_replicas_through_redis(postgres_url, tmp_pa
     try:
         async with httpx.AsyncClient(base_url=b.url, timeout=30, headers={"X-Mltrail-User": "ci-bot"}) as http:
             rid = await run_with_model(http)
-            async with subscription(a.url, EVENTS, {"n": "Churn"}) as events:
+            # The model exists first, so the probe (a description edit) has something to edit.
+            await call(http, 'mutation { createRegisteredModel(name: "Churn") { name } }')
+            probe = description_probe(http, "Churn")
+            async with subscription(a.url, EVENTS, {"n": "Churn"}, probe, is_registry_probe) as events:
                 await call(http, REGISTER, {"n": "Other", "s": f"runs:/{rid}/model"})  # filtered out
                 await call(http, REGISTER, {"n": "Churn", "s": f"runs:/{rid}/model"})
                 await call(
@@ -90,24 +112,23 @@ async def test_registry_events_cross_replicas_through_redis(postgres_url, tmp_pa
                 await call(
                     http, 'mutation { setModelVersionAlias(name: "Churn", alias: "champion", version: 1) { version } }'
                 )
-                received = [(await next_event(events))["registryEvents"] for _ in range(4)]
+                received = [(await next_event(events))["registryEvents"] for _ in range(3)]
                 assert events.empty()
         assert all(e["name"] == "Churn" and e["missed"] == 0 for e in received)
         changes = [e["change"] for e in received]
         assert [(c["kind"], c["version"], c["toStage"], c["alias"]) for c in changes] == [
-            ("MODEL_CREATED", None, None, None),
             ("VERSION_CREATED", 1, "NONE", None),
             ("STAGE_CHANGED", 1, "STAGING", None),
             ("ALIAS_SET", 1, None, "champion"),
         ]
-        assert all(c["user"] == "ci-bot" for c in changes) and changes[2]["comment"] == "canary"
+        assert all(c["user"] == "ci-bot" for c in changes) and changes[1]["comment"] == "canary"
     finally:
         a.stop()
         b.stop()
 
 
 CATCH_UP = """subscription($n: String, $a: ID) { registryEvents(name: $n, afterId: $a) {
-  name change { id kind version toStage } } }"""
+  name change { id kind version toStage comment } } }"""
 
 
 async def test_a_reconnecting_subscriber_catches_up_from_after_id(live_server):
@@ -121,7 +142,9 @@ async def test_a_reconnecting_subscriber_catches_up_from_after_id(live_server):
             "registeredModel"
         ]["history"]
         assert [h["kind"] for h in history] == ["MODEL_CREATED", "VERSION_CREATED", "VERSION_CREATED"]
-        async with subscription(live_server.url, CATCH_UP, {"n": "Churn", "a": history[1]["id"]}) as events:
+        probe = description_probe(http, "Churn")
+        variables = {"n": "Churn", "a": history[1]["id"]}
+        async with subscription(live_server.url, CATCH_UP, variables, probe, is_registry_probe) as events:
             replayed = (await next_event(events))["registryEvents"]["change"]
             assert replayed["id"] == history[2]["id"] and replayed["version"] == 2
             await call(
