@@ -40,7 +40,7 @@ def main() -> None:
     client = mltrail.MltrailClient(user="ana")
     client.create_registered_model(
         MODEL,
-        description="# Churn\n\nPredicts **churn** from tenure and charges.\n\n- owner: risk team",
+        description="# Churn\n\nPredicts churn from tenure and monthly charges.\n\n- owner: risk team",
         tags={"team": "risk"},
         protected_stages=["Production"],
     )
