@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { api, FRONTEND_DIR, launchChromium, startServer } from '../tools/live-server.mjs';
 import { compareAndLiveSteps } from './compareLive.mjs';
+import { registrySteps } from './registry.mjs';
 import { seedE2E } from './seed.mjs';
 import { seedSystemMetrics } from './systemMetrics.mjs';
 
@@ -384,6 +385,9 @@ try {
   });
 
   await compareAndLiveSteps({ step, browser, page, server, client, seed, url, OUT });
+
+  // Last: its seed adds an experiment the earlier steps' counts do not expect.
+  await registrySteps({ step, browser, page, server, client, url, OUT });
 
   // The restart step kills the server on purpose: the open compare view's socket reports its
   // refused reconnection attempts before it gets back in.

@@ -52,6 +52,10 @@ class Context:
     request: Request | WebSocket | None = None
     response: Response | None = None
     user: str | None = None
+    # Set by Strawberry from a WebSocket's connection_init payload (it assigns the attribute
+    # when the context has one). A browser cannot put headers on a WebSocket, so the SPA sends
+    # its acting user there as {"user": ...}.
+    connection_params: dict[str, Any] | None = None
     _session: AsyncSession | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None
@@ -70,9 +74,13 @@ class Context:
 
         For now the client's ``X-Mltrail-User`` header (its ``MLTRAIL_USER`` or login name),
         ``anonymous`` without one; the authentication work fills ``user`` from a verified
-        token instead, and nothing downstream changes.
+        token instead, and nothing downstream changes. Over a WebSocket, where browsers cannot
+        set headers, the ``user`` of the connection_init payload stands in for the header.
         """
         user = (self.user or "").strip()
+        if not user and isinstance(self.connection_params, dict):
+            param = self.connection_params.get("user")
+            user = param.strip() if isinstance(param, str) else ""
         if not user:
             return ANONYMOUS
         if len(user) > MAX_USER_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in user):

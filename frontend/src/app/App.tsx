@@ -7,12 +7,17 @@ import { BrowserRouter, Link, Navigate, NavLink, Route, Routes, useLocation } fr
 import { Provider } from 'urql';
 import { createMltrailClient } from '../graphql/client';
 import { Loading } from '../components/ui/QueryStates';
+import { ActingUserBox } from './ActingUserBox';
 import { ErrorBoundary } from './ErrorBoundary';
 import { ExperimentsPage } from '../features/experiments/ExperimentsPage';
 import { RunsPage } from '../features/runs/RunsPage';
 
 const RunPage = lazy(() => import('../features/run/RunPage'));
 const ComparePage = lazy(() => import('../features/compare/ComparePage'));
+const ModelsPage = lazy(() => import('../features/registry/ModelsPage'));
+const ModelPage = lazy(() => import('../features/registry/ModelPage'));
+const VersionPage = lazy(() => import('../features/registry/VersionPage'));
+const VersionComparePage = lazy(() => import('../features/registry/VersionComparePage'));
 
 export function App() {
   const client = useMemo(() => createMltrailClient(), []);
@@ -25,7 +30,9 @@ export function App() {
           </Link>
           <nav>
             <NavLink to="/experiments">Experiments</NavLink>
+            <NavLink to="/models">Models</NavLink>
           </nav>
+          <ActingUserBox />
         </header>
         <main className="app-main">
           <RouteErrorBoundary>
@@ -36,6 +43,10 @@ export function App() {
                 <Route path="/runs" element={<RunsPage />} />
                 <Route path="/runs/:runId" element={<RunPage />} />
                 <Route path="/compare" element={<ComparePage />} />
+                <Route path="/models" element={<ModelsPage />} />
+                <Route path="/models/:name" element={<ModelPage />} />
+                <Route path="/models/:name/versions/:version" element={<VersionPage />} />
+                <Route path="/models/:name/compare" element={<VersionComparePage />} />
                 <Route path="*" element={<NotFound />} />
               </Routes>
             </Suspense>

@@ -11,6 +11,7 @@
  */
 import { Client, cacheExchange, fetchExchange, subscriptionExchange } from 'urql';
 import { createClient as createWsClient } from 'graphql-ws';
+import { actingUser, actingUserHeaders } from './actingUser';
 import { liveConnectionEvents, reconnectDelayMs } from './liveConnection';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -33,6 +34,11 @@ export function createMltrailClient(): Client {
     retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(retries))),
     // Pings notice a half-open socket (a server that vanished without closing it).
     keepAlive: 10_000,
+    // Browsers cannot set headers on a WebSocket: the acting user goes in connection_init.
+    connectionParams: () => {
+      const user = actingUser();
+      return user ? { user } : {};
+    },
     on: {
       connecting: (isRetry) => liveConnectionEvents.connecting(isRetry),
       connected: () => liveConnectionEvents.connected(),
@@ -66,5 +72,7 @@ export function createMltrailClient(): Client {
       }),
     ],
     preferGetMethod: false,
+    // A function, so a name changed in the header applies to the next request without a reload.
+    fetchOptions: () => ({ headers: actingUserHeaders() }),
   });
 }

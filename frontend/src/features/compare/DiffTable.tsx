@@ -1,6 +1,6 @@
 /** The diff of params, metric figures and tags across the compared runs; transposable. */
 import { formatMetricValue } from '../../graphql/metricValues';
-import { diffRows, transpose, visibleDiffRows } from './diff';
+import { diffRows, transpose, visibleDiffRows } from '../../lib/diff';
 import type { ComparedRun } from './useCompareRuns';
 
 function text(v: string | number | null, metric: boolean): string {

@@ -17,7 +17,7 @@ import {
   TEXT_PREVIEW_BYTES,
   type Head,
 } from './artifactPreview';
-import { markdownBlocks } from './markdownBlocks';
+import { Markdown } from '../../components/ui/Markdown';
 
 export interface ArtifactPreviewProps {
   runId: string;
@@ -112,25 +112,7 @@ function TextPreview({ url, size, kind }: { url: string; size: number | null; ki
   if (kind === 'markdown') {
     return (
       <div className="markdown-preview" data-testid="markdown-preview">
-        {markdownBlocks(text).map((b, i) => {
-          switch (b.kind) {
-            case 'heading': {
-              const level = Math.min(6, b.level + 2);
-              const Tag = `h${level}` as 'h3';
-              return <Tag key={i}>{b.text}</Tag>;
-            }
-            case 'code':
-              return <pre key={i}>{b.text}</pre>;
-            case 'list': {
-              const items = b.items.map((t, j) => <li key={j}>{t}</li>);
-              return b.ordered ? <ol key={i}>{items}</ol> : <ul key={i}>{items}</ul>;
-            }
-            case 'quote':
-              return <blockquote key={i}>{b.text}</blockquote>;
-            default:
-              return <p key={i}>{b.text}</p>;
-          }
-        })}
+        <Markdown source={text} />
         {note}
       </div>
     );

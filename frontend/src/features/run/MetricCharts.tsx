@@ -32,11 +32,10 @@ export function MetricCharts({ runId, metrics, live, params, onParamChange }: Me
   const runIds = useMemo(() => [runId], [runId]);
   const all = useLiveMetricHistories({ runIds, keys: null, maxPoints, live });
 
-  // Metrics known from the run, plus any that started while the page was open.
+  // Metrics known from the run, plus any that started while the page was open — except the
+  // machine metrics (system/…), which have their own tab: the live fetch asks for every key.
   const byKey = new Map(all.series.map((s) => [s.key, s]));
-  // System metrics (`system/…`) have their own tab: a key that arrives live is shown here only
-  // when it is a training metric.
-  const keys = Array.from(new Set([...metrics.map((m) => m.key), ...[...byKey.keys()].filter((k) => !isSystemKey(k))]));
+  const keys = Array.from(new Set([...metrics.map((m) => m.key), ...Array.from(byKey.keys()).filter((k) => !isSystemKey(k))]));
   const needle = search.trim().toLowerCase();
   const shown = keys.filter((k) => k.toLowerCase().includes(needle)).sort((a, b) => a.localeCompare(b));
 

@@ -19,6 +19,7 @@ import { useUrlMirror } from '../../lib/useUrlMirror';
 import { ArtifactsBrowser } from './ArtifactsBrowser';
 import { KeyValueTable } from './KeyValueTable';
 import { MetricCharts } from './MetricCharts';
+import { RegisteredVersions } from './RegisteredVersions';
 import { RunOverview } from './RunOverview';
 import { SystemMetrics } from './SystemMetrics';
 
@@ -195,13 +196,7 @@ export default function RunPage() {
               </table>
             </div>
           ) : null}
-          <div className="panel" data-testid="registered-versions">
-            <h2>Registered model versions</h2>
-            <p className="muted">
-              Model versions registered from this run will be listed here, with their stage and aliases, once the
-              model registry is available on this server.
-            </p>
-          </div>
+          <RegisteredVersions runId={run.id} />
         </div>
       ) : tab === 'metrics' ? (
         <MetricCharts

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fetchHead, parseCsvHead, prettyJson, previewKind } from './artifactPreview';
-import { markdownBlocks } from './markdownBlocks';
+import { markdownBlocks } from '../../lib/markdownBlocks';
 
 describe('preview kind', () => {
   it('chooses by extension, then by content type', () => {

@@ -4,9 +4,11 @@ PostgreSQL, and registry events over a real WebSocket across two replicas throug
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
+import websockets
 
 from fixtures.live_server import make_live_server
 from mltrail_server.config import Settings
@@ -49,6 +51,25 @@ async def test_concurrent_registrations_number_versions_one_to_eight(live_server
 EVENTS = """subscription($n: String) { registryEvents(name: $n) {
   name missed change { kind version fromStage toStage alias fromVersion toVersion user comment } } }"""
 
+PROBE_COMMENT = "_subscribed"
+UPDATE_DESCRIPTION = """mutation($n: String!, $d: String!, $c: String) {
+  updateRegisteredModel(name: $n, description: $d, comment: $c) { name } }"""
+
+
+def description_probe(http: httpx.AsyncClient, name: str):
+    """Edit the model's description with a comment of its own: a change on the subscribed
+    model that `is_registry_probe` recognises, so the helper knows the subscription streams."""
+
+    async def send(attempt: int) -> None:
+        await call(http, UPDATE_DESCRIPTION, {"n": name, "d": f"probe {attempt}", "c": PROBE_COMMENT})
+
+    return send
+
+
+def is_registry_probe(payload: dict) -> bool:
+    event = (payload.get("data") or {}).get("registryEvents")
+    return event is not None and event["change"].get("comment") == PROBE_COMMENT
+
 
 async def test_registry_events_cross_replicas_through_redis(postgres_url, tmp_path):
     import redis.asyncio as aioredis
@@ -77,19 +98,10 @@ async def test_registry_events_cross_replicas_through_redis(postgres_url, tmp_pa
     try:
         async with httpx.AsyncClient(base_url=b.url, timeout=30, headers={"X-Mltrail-User": "ci-bot"}) as http:
             rid = await run_with_model(http)
+            # The model exists first, so the probe (a description edit) has something to edit.
             await call(http, 'mutation { createRegisteredModel(name: "Churn") { name } }')
-
-            async def probe(attempt: int) -> None:  # through replica b, as the changes below
-                await call(
-                    http, 'mutation($d: String) { updateRegisteredModel(name: "Churn", description: $d) { name } }',
-                    {"d": f"probe {attempt}"},
-                )  # fmt: skip
-
-            def is_probe(payload: dict) -> bool:  # nothing else in this test edits the model
-                event = (payload.get("data") or {}).get("registryEvents") or {}
-                return (event.get("change") or {}).get("kind") == "MODEL_UPDATED"
-
-            async with subscription(a.url, EVENTS, {"n": "Churn"}, probe, is_probe) as events:
+            probe = description_probe(http, "Churn")
+            async with subscription(a.url, EVENTS, {"n": "Churn"}, probe, is_registry_probe) as events:
                 await call(http, REGISTER, {"n": "Other", "s": f"runs:/{rid}/model"})  # filtered out
                 await call(http, REGISTER, {"n": "Churn", "s": f"runs:/{rid}/model"})
                 await call(
@@ -116,7 +128,7 @@ async def test_registry_events_cross_replicas_through_redis(postgres_url, tmp_pa
 
 
 CATCH_UP = """subscription($n: String, $a: ID) { registryEvents(name: $n, afterId: $a) {
-  name change { id kind version toStage } } }"""
+  name change { id kind version toStage comment } } }"""
 
 
 async def test_a_reconnecting_subscriber_catches_up_from_after_id(live_server):
@@ -130,8 +142,9 @@ async def test_a_reconnecting_subscriber_catches_up_from_after_id(live_server):
             "registeredModel"
         ]["history"]
         assert [h["kind"] for h in history] == ["MODEL_CREATED", "VERSION_CREATED", "VERSION_CREATED"]
-        # No probe: the replay below is the proof that the subscription streams.
-        async with subscription(live_server.url, CATCH_UP, {"n": "Churn", "a": history[1]["id"]}, None) as events:
+        probe = description_probe(http, "Churn")
+        variables = {"n": "Churn", "a": history[1]["id"]}
+        async with subscription(live_server.url, CATCH_UP, variables, probe, is_registry_probe) as events:
             replayed = (await next_event(events))["registryEvents"]["change"]
             assert replayed["id"] == history[2]["id"] and replayed["version"] == 2
             await call(
@@ -141,3 +154,29 @@ async def test_a_reconnecting_subscriber_catches_up_from_after_id(live_server):
             assert (live["kind"], live["version"], live["toStage"]) == ("STAGE_CHANGED", 2, "STAGING")
             await asyncio.sleep(0.3)
             assert events.empty()
+
+
+async def _mutate_over_websocket(url: str, payload: dict, query: str) -> dict:
+    """Run one mutation over graphql-transport-ws with `payload` as connection_init's."""
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert message["type"] == "next", message
+        return message["payload"]
+
+
+async def test_acting_user_over_websocket_comes_from_connection_init(live_server):
+    """Browsers cannot set headers on a WebSocket: the dashboard sends its acting user in
+    connection_init's payload, and changes made over that socket are recorded as that user
+    (anonymous without one; a bad name is refused as it is in the header)."""
+    create = 'mutation { createRegisteredModel(name: "%s") { createdBy } }'
+    zoe = await _mutate_over_websocket(live_server.url, {"user": "zoe"}, create % "WsZoe")
+    assert zoe["data"]["createRegisteredModel"]["createdBy"] == "zoe"
+    nobody = await _mutate_over_websocket(live_server.url, {}, create % "WsNobody")
+    assert nobody["data"]["createRegisteredModel"]["createdBy"] == "anonymous"
+    bad = await _mutate_over_websocket(live_server.url, {"user": "a\nb"}, create % "WsBad")
+    assert bad["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"
+    assert "X-Mltrail-User" in bad["errors"][0]["message"]
