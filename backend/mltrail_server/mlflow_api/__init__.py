@@ -1,0 +1,65 @@
+"""MLflow's REST API, served by mltrail: a thin adapter onto the same services, never a second store.
+
+With ``MLFLOW_TRACKING_URI`` pointing at an mltrail server, unchanged ``mlflow`` code logs
+into mltrail's own tables. Each route reads MLflow's request (``protocol.py``), calls the
+service the GraphQL resolvers call (``tracking.py``), and answers in MLflow's shape. Every
+route is served under ``/api/2.0/mlflow/`` and ``/ajax-api/2.0/mlflow/`` (the prefix MLflow's
+own web UI uses).
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Route
+
+from mltrail_server.mlflow_api import tracking
+from mltrail_server.mlflow_api.protocol import endpoint
+
+PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
+
+# (path under the prefix, method, handler): the methods are those of MLflow's protos.
+TRACKING_ENDPOINTS = (
+    ("/experiments/create", "POST", tracking.create_experiment),
+    ("/experiments/get", "GET", tracking.get_experiment),
+    ("/experiments/get-by-name", "GET", tracking.get_experiment_by_name),
+    ("/experiments/search", "POST", tracking.search_experiments),
+    ("/experiments/search", "GET", tracking.search_experiments),
+    ("/experiments/update", "POST", tracking.update_experiment),
+    ("/experiments/delete", "POST", tracking.delete_experiment),
+    ("/experiments/restore", "POST", tracking.restore_experiment),
+    ("/experiments/set-experiment-tag", "POST", tracking.set_experiment_tag),
+    ("/experiments/delete-experiment-tag", "POST", tracking.delete_experiment_tag),
+    ("/runs/create", "POST", tracking.create_run),
+    ("/runs/get", "GET", tracking.get_run),
+    ("/runs/update", "POST", tracking.update_run),
+    ("/runs/delete", "POST", tracking.delete_run),
+    ("/runs/restore", "POST", tracking.restore_run),
+    ("/runs/search", "POST", tracking.search_runs),
+    ("/runs/set-tag", "POST", tracking.set_tag),
+    ("/runs/delete-tag", "POST", tracking.delete_tag),
+    ("/runs/log-metric", "POST", tracking.log_metric),
+    ("/runs/log-parameter", "POST", tracking.log_param),
+    ("/runs/log-batch", "POST", tracking.log_batch),
+    ("/runs/log-inputs", "POST", tracking.log_inputs),
+    ("/metrics/get-history", "GET", tracking.get_metric_history),
+)
+
+
+def _routes() -> list[BaseRoute]:
+    by_path: dict[str, dict[str, object]] = {}
+    for path, method, handler in TRACKING_ENDPOINTS:
+        by_path.setdefault(path, {})[method] = endpoint(handler)
+    routes: list[BaseRoute] = []
+    for prefix in PREFIXES:
+        for path, handlers in by_path.items():
+            routes.append(Route(prefix + path, _dispatch(handlers), methods=list(handlers)))
+    return routes
+
+
+def _dispatch(handlers: dict[str, object]):  # type: ignore[no-untyped-def]
+    async def dispatch(request):  # type: ignore[no-untyped-def]
+        return await handlers[request.method](request)  # type: ignore[operator]
+
+    return dispatch
+
+
+routes = _routes()
