@@ -1,0 +1,129 @@
+"""The real ``mlflow`` client (3.17.2) against a real mltrail server, through MLflow's REST API.
+
+The client lives in its own venv (``make mlflow-client`` builds ``.venv-mlflow/``; its pins
+are not mltrail's) and runs the scripts in ``scripts/`` as subprocesses, exactly as users'
+unchanged code would, against ``mltrail server`` on a real port. Each script prints a JSON
+report that the tests check, and the data is then read back through GraphQL: it is an
+ordinary mltrail run, not a copy in a second store.
+
+The adapter sits above the services, so the whole tracking flow runs on both databases and
+the error kinds on SQLite only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fixtures.live_server import LiveServer, subprocess_env
+
+REPO = Path(__file__).resolve().parents[3]
+SCRIPTS = Path(__file__).parent / "scripts"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def mlflow_python() -> str:
+    """The side venv's python with ``mlflow-skinny`` (``MLTRAIL_MLFLOW_PYTHON`` overrides)."""
+    python = os.environ.get("MLTRAIL_MLFLOW_PYTHON") or str(REPO / ".venv-mlflow" / "bin" / "python")
+    if not Path(python).exists():
+        message = f"no MLflow client at {python}: run `make mlflow-client` (make test does)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return python
+
+
+def run_script(python: str, name: str, server: LiveServer) -> dict[str, Any]:
+    env = subprocess_env({k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")})
+    # No telemetry or other calls out of the sandbox from the client.
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    env["DO_NOT_TRACK"] = "true"
+    done = subprocess.run(
+        [python, str(SCRIPTS / name), server.url], capture_output=True, text=True, env=env, timeout=180
+    )
+    assert done.returncode == 0, (
+        f"{name} failed:\n{done.stderr[-4000:]}\nserver log:\n{server.log_path.read_text()[-3000:]}"
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_tracking_flow_of_unchanged_mlflow_code(mlflow_python: str, live_server: LiveServer) -> None:
+    report = run_script(mlflow_python, "tracking_flow.py", live_server)
+
+    experiment = report["experiment"]
+    assert experiment["by_name"] == experiment["id"]
+    assert experiment["tags"] == {"owner": "ana"}
+
+    run = report["run"]
+    ids = report["run_ids"]
+    assert len(run["id"]) == 32 and int(run["id"], 16) >= 0  # MLflow's run id format
+    assert run["name"] == "rf-3"
+    assert run["status"] == "FINISHED"
+    assert run["params"] == {"model": "rf", "depth": "3", "lr": "0.1", "batch_param": "x"}
+    assert run["metrics"] == {
+        "acc": 0.91,
+        "loss": pytest.approx(0.09),
+        "nan_metric": None,
+        "batch_metric": 4.0,
+    }
+    assert run["tags"]["team"] == "vision" and run["tags"]["batch_tag"] == "y"
+    assert run["tags"]["mlflow.runName"] == "rf-3"
+    assert run["artifact_uri"] == f"mlflow-artifacts:/{run['id']}"
+    assert report["lr_run"]["status"] == "FAILED"
+    assert "stage" not in report["lr_run"]["tags"] and "team" in report["lr_run"]["tags"]
+    assert report["child_parent"] == ids["rf-3"]
+
+    assert report["history"] == [[0, 0.7], [1, 0.8], [2, 0.91]]
+    assert report["batch_history"] == [[i, 1_700_000_000_000 + i, float(i)] for i in range(5)]
+
+    frame = report["search_frame"]
+    assert frame["run_ids"] == [ids["rf-3"], ids["rf-8"]]  # acc 0.91 then 0.85; lr and the child excluded
+    assert frame["acc"] == [0.91, 0.85]
+    assert {"params.model", "params.depth", "metrics.acc", "tags.team"} <= set(frame["columns"])
+    assert report["search_by_status"] == ["lr-1"]
+    assert report["paging"] == {"first_page": 2, "token": True, "second_page": 2}
+
+    assert report["after_delete"] == 3
+    assert report["deleted_only"] == [ids["rf-8"]]
+    assert report["after_restore"] == 4
+    assert report["experiments_active"] == ["churn-v2"]
+    assert report["experiments_after_restore"] == ["churn-v2", "scratch"]
+
+    # The same data through mltrail's own API: one store, not a copy.
+    query = """query($id: ID!) { run(id: $id) { name status experiment { name }
+        params { key value } latestMetrics { key value } parent { id } } }"""
+    body = httpx.post(
+        f"{live_server.url}/graphql", json={"query": query, "variables": {"id": ids["child"]}}, timeout=10
+    ).json()
+    child = body["data"]["run"]
+    assert child["name"] == "child" and child["experiment"]["name"] == "churn-v2"
+    assert child["parent"] == {"id": ids["rf-3"]}
+    assert child["latestMetrics"] == [{"key": "acc", "value": 0.1}]
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"])
+def test_each_error_kind_raises_mlflow_exception_with_its_code(
+    mlflow_python: str, live_server: LiveServer
+) -> None:
+    report = run_script(mlflow_python, "error_kinds.py", live_server)
+    assert report["unknown_experiment_name_is_none"] is True
+    expected = {
+        "unknown_run": "RESOURCE_DOES_NOT_EXIST",
+        "unknown_experiment": "RESOURCE_DOES_NOT_EXIST",
+        "unknown_history": "RESOURCE_DOES_NOT_EXIST",
+        "duplicate_experiment": "RESOURCE_ALREADY_EXISTS",
+        "changed_param": "INVALID_PARAMETER_VALUE",
+        "bad_filter": "INVALID_PARAMETER_VALUE",
+        "log_to_deleted_run": "INVALID_PARAMETER_VALUE",
+        "empty_experiment_name": "INVALID_PARAMETER_VALUE",
+    }
+    assert {case: report[case] for case in expected} == expected
+    assert "errors" in report["duplicate_experiment.message"]  # names the value
+    assert "column" in report["bad_filter.message"]  # says where the filter broke
