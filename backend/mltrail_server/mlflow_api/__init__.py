@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from mltrail_server.mlflow_api import tracking
+from mltrail_server.mlflow_api import artifacts, tracking
 from mltrail_server.mlflow_api.protocol import endpoint
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
@@ -41,6 +41,7 @@ TRACKING_ENDPOINTS = (
     ("/runs/log-batch", "POST", tracking.log_batch),
     ("/runs/log-inputs", "POST", tracking.log_inputs),
     ("/metrics/get-history", "GET", tracking.get_metric_history),
+    ("/logged-models/search", "POST", tracking.search_logged_models),
 )
 
 
@@ -62,4 +63,4 @@ def _dispatch(handlers: dict[str, object]):  # type: ignore[no-untyped-def]
     return dispatch
 
 
-routes = _routes()
+routes = [*_routes(), *artifacts.routes]

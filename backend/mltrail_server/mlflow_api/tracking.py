@@ -547,3 +547,17 @@ async def get_metric_history(request: Request, payload: dict[str, Any]) -> dict[
             for v, t, st in zip(values, s.timestamps, s.steps, strict=True)
         )
     return {"metrics": metrics}
+
+
+# --- logged models -----------------------------------------------------------------------
+
+
+async def search_logged_models(request: Request, payload: dict[str, Any]) -> dict[str, Any]:
+    """No run has an MLflow 3 logged model here: ``logged-models/create`` is not served yet.
+
+    MLflow's client asks this whenever a ``runs:/`` path is not among the run's own
+    artifacts (``RunsArtifactRepository``); the true answer, an empty list, lets it go on.
+    """
+    for experiment_id in payload.get("experiment_ids") or []:
+        validation.parse_experiment_id("experiment_ids", str(experiment_id))
+    return {"models": []}

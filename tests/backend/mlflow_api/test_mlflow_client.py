@@ -40,13 +40,17 @@ def mlflow_python() -> str:
     return python
 
 
-def run_script(python: str, name: str, server: LiveServer) -> dict[str, Any]:
+def run_script(python: str, name: str, server: LiveServer, *args: Path) -> dict[str, Any]:
     env = subprocess_env({k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")})
     # No telemetry or other calls out of the sandbox from the client.
     env["MLFLOW_DISABLE_TELEMETRY"] = "true"
     env["DO_NOT_TRACK"] = "true"
     done = subprocess.run(
-        [python, str(SCRIPTS / name), server.url], capture_output=True, text=True, env=env, timeout=180
+        [python, str(SCRIPTS / name), server.url, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
     )
     assert done.returncode == 0, (
         f"{name} failed:\n{done.stderr[-4000:]}\nserver log:\n{server.log_path.read_text()[-3000:]}"
@@ -127,3 +131,34 @@ def test_each_error_kind_raises_mlflow_exception_with_its_code(
     assert {case: report[case] for case in expected} == expected
     assert "errors" in report["duplicate_experiment.message"]  # names the value
     assert "column" in report["bad_filter.message"]  # says where the filter broke
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"])
+def test_artifacts_through_mlflow_artifacts_land_in_the_runs_root(
+    mlflow_python: str, live_server: LiveServer, tmp_path: Path
+) -> None:
+    report = run_script(mlflow_python, "artifacts_flow.py", live_server, tmp_path / "client")
+    assert report["root"] == [
+        ["blob.bin", False, 300_000],
+        ["config.json", False, 12],  # log_dict indents: {\n  "a": 1\n}
+        ["report", True, None],
+        ["texts", True, None],
+    ]
+    assert report["report"] == [["report/notes.txt", False], ["report/plots", True]]
+    assert report["missing"] == []
+    assert report["downloaded"] == ["notes.txt", "plots/curve.csv"]
+    assert report["curve"] == "step,acc\n0,0.5\n1,0.9\n"
+    assert report["blob_equal"] is True
+    assert report["text"] == "inline text"
+    assert report["dict"] == {"a": 1}
+
+    # The same bytes through mltrail's own artifact API: one store.
+    got = httpx.get(f"{live_server.url}/api/artifacts/{report['run_id']}/report/notes.txt", timeout=10)
+    assert got.status_code == 200 and got.text == "hello from mlflow\n"
+    # Paths stay confined to the run's root.
+    escape = httpx.put(
+        f"{live_server.url}/api/2.0/mlflow-artifacts/artifacts/{report['run_id']}/..%2F..%2Fevil.txt",
+        content=b"x",
+        timeout=10,
+    )
+    assert escape.status_code == 400 and escape.json()["error_code"] == "INVALID_PARAMETER_VALUE"
