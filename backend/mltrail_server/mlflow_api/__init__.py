@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from mltrail_server.mlflow_api import artifacts, tracking
+from mltrail_server.mlflow_api import artifacts, registry, tracking
 from mltrail_server.mlflow_api.protocol import endpoint
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
@@ -44,10 +44,34 @@ TRACKING_ENDPOINTS = (
     ("/logged-models/search", "POST", tracking.search_logged_models),
 )
 
+REGISTRY_ENDPOINTS = (
+    ("/registered-models/create", "POST", registry.create_registered_model),
+    ("/registered-models/get", "GET", registry.get_registered_model),
+    ("/registered-models/search", "GET", registry.search_registered_models),
+    ("/registered-models/update", "PATCH", registry.update_registered_model),
+    ("/registered-models/delete", "DELETE", registry.delete_registered_model),
+    ("/registered-models/get-latest-versions", "POST", registry.get_latest_versions),
+    ("/registered-models/get-latest-versions", "GET", registry.get_latest_versions),
+    ("/registered-models/set-tag", "POST", registry.set_registered_model_tag),
+    ("/registered-models/delete-tag", "DELETE", registry.delete_registered_model_tag),
+    ("/registered-models/alias", "POST", registry.set_alias),
+    ("/registered-models/alias", "DELETE", registry.delete_alias),
+    ("/registered-models/alias", "GET", registry.get_version_by_alias),
+    ("/model-versions/create", "POST", registry.create_model_version),
+    ("/model-versions/get", "GET", registry.get_model_version),
+    ("/model-versions/update", "PATCH", registry.update_model_version),
+    ("/model-versions/delete", "DELETE", registry.delete_model_version),
+    ("/model-versions/transition-stage", "POST", registry.transition_stage),
+    ("/model-versions/search", "GET", registry.search_model_versions),
+    ("/model-versions/get-download-uri", "GET", registry.get_download_uri),
+    ("/model-versions/set-tag", "POST", registry.set_model_version_tag),
+    ("/model-versions/delete-tag", "DELETE", registry.delete_model_version_tag),
+)
+
 
 def _routes() -> list[BaseRoute]:
     by_path: dict[str, dict[str, object]] = {}
-    for path, method, handler in TRACKING_ENDPOINTS:
+    for path, method, handler in (*TRACKING_ENDPOINTS, *REGISTRY_ENDPOINTS):
         by_path.setdefault(path, {})[method] = endpoint(handler)
     routes: list[BaseRoute] = []
     for prefix in PREFIXES:

@@ -162,3 +162,53 @@ def test_artifacts_through_mlflow_artifacts_land_in_the_runs_root(
         timeout=10,
     )
     assert escape.status_code == 400 and escape.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_registry_flow_stages_aliases_and_load_by_models_uri(
+    mlflow_python: str, live_server: LiveServer, tmp_path: Path
+) -> None:
+    report = run_script(mlflow_python, "registry_flow.py", live_server, tmp_path / "client")
+    run_id = report["run_id"]
+    assert report["versions"] == ["1", "2"]
+    assert report["source"] == f"runs:/{run_id}/model"
+    assert report["stages"] == {"1": "Archived", "2": "Production"}  # archive_existing_versions
+    assert report["latest_production"] == ["2"]
+    assert report["by_alias"] == "1"
+    assert report["download_uri"] == f"mlflow-artifacts:/{run_id}/model"
+    assert report["model"] == {
+        "description": "churn model",
+        "tags": {"team": "risk"},
+        "aliases": {"champion": "1"},
+    }
+    assert report["v1"] == {
+        "tags": {"validated": "yes"},
+        "description": "first",
+        "aliases": ["champion"],
+        "run_id": run_id,
+    }
+    assert report["search_versions"] == ["1", "2"] and report["search_by_run"] == ["1", "2"]
+    assert report["search_models"] == ["Churn"]
+    # The pyfunc MLflow saved, read back through get-latest-versions / alias + mlflow-artifacts.
+    assert report["predict_production"] == [2, 4]
+    assert report["predict_alias"] == [6]
+    assert report["errors"] == {
+        "duplicate_model": "RESOURCE_ALREADY_EXISTS",
+        "unknown_model": "RESOURCE_DOES_NOT_EXIST",
+        "unknown_version": "RESOURCE_DOES_NOT_EXIST",
+        "bad_stage": "INVALID_PARAMETER_VALUE",
+        "unknown_alias": "RESOURCE_DOES_NOT_EXIST",
+    }
+    assert report["after_delete"] == ["2"]
+
+    assert report["models_after_delete"] == ["Churn"]  # "Scratch" created, then deleted
+
+    # Every change is in mltrail's audit trail, read through its own API: one registry.
+    query = (
+        """{ modelVersion(name: "Churn", version: 2) { stage history { kind fromStage toStage user } } }"""
+    )
+    body = httpx.post(f"{live_server.url}/graphql", json={"query": query}, timeout=10).json()
+    version = body["data"]["modelVersion"]
+    assert version["stage"] == "PRODUCTION"
+    moves = [(h["kind"], h["fromStage"], h["toStage"], h["user"]) for h in version["history"]]
+    assert moves[0][0] == "VERSION_CREATED"
+    assert ("STAGE_CHANGED", "NONE", "PRODUCTION", "anonymous") in moves, moves
