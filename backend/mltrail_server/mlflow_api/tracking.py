@@ -64,6 +64,33 @@ def _page_size(payload: dict[str, Any], default: int) -> int:
 
 # --- experiments -------------------------------------------------------------------------
 
+# MLflow's server always has experiment "0", named "Default", and its client logs there when
+# no experiment is set. mltrail numbers experiments from 1; "0" stands for the experiment
+# named "Default", created on first use.
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+
+
+async def resolve_experiment_id(request: Request, raw: Any) -> str:
+    """An experiment id from MLflow's client, with "0" meaning the "Default" experiment.
+
+    Called before the caller opens its own session: creating "Default" is a write
+    transaction of its own, which must not nest inside another (SQLite has one writer).
+    """
+    experiment_id = str(raw)
+    if experiment_id != DEFAULT_EXPERIMENT_ID:
+        return experiment_id
+    res = resources(request)
+    async with res.db.transaction() as session:
+        experiment = await experiment_service.get_or_create_experiment(
+            session, settings=res.settings, name=DEFAULT_EXPERIMENT_NAME
+        )
+    return str(experiment.id)
+
+
+async def _experiment_id(request: Request, payload: dict[str, Any]) -> str:
+    return await resolve_experiment_id(request, required(payload, "experiment_id"))
+
 
 async def _experiment_json(
     session: AsyncSession, experiments: list[models.Experiment]
@@ -98,10 +125,9 @@ async def create_experiment(request: Request, payload: dict[str, Any]) -> dict[s
 
 
 async def get_experiment(request: Request, payload: dict[str, Any]) -> dict[str, Any]:
+    experiment_id = await _experiment_id(request, payload)
     async with resources(request).db.sessionmaker() as session:
-        experiment = await experiment_service.get_experiment(
-            session, experiment_id=str(required(payload, "experiment_id"))
-        )
+        experiment = await experiment_service.get_experiment(session, experiment_id=experiment_id)
         return {"experiment": (await _experiment_json(session, [experiment]))[0]}
 
 
@@ -144,21 +170,21 @@ async def search_experiments(request: Request, payload: dict[str, Any]) -> dict[
 
 async def update_experiment(request: Request, payload: dict[str, Any]) -> dict[str, Any]:
     res = resources(request)
+    experiment_id = await _experiment_id(request, payload)
     async with res.db.transaction() as session:
         await experiment_service.update_experiment(
             session,
             settings=res.settings,
-            experiment_id=str(required(payload, "experiment_id")),
+            experiment_id=experiment_id,
             name=optional_str(payload, "new_name"),
         )
     return {}
 
 
 async def _set_experiment_deleted(request: Request, payload: dict[str, Any], deleted: bool) -> dict[str, Any]:
+    experiment_id = await _experiment_id(request, payload)
     async with resources(request).db.transaction() as session:
-        await experiment_service.set_experiment_deleted(
-            session, experiment_id=str(required(payload, "experiment_id")), deleted=deleted
-        )
+        await experiment_service.set_experiment_deleted(session, experiment_id=experiment_id, deleted=deleted)
     return {}
 
 
@@ -172,12 +198,13 @@ async def restore_experiment(request: Request, payload: dict[str, Any]) -> dict[
 
 async def set_experiment_tag(request: Request, payload: dict[str, Any]) -> dict[str, Any]:
     res = resources(request)
+    experiment_id = await _experiment_id(request, payload)
     async with res.db.transaction() as session:
         await run_service.set_tag(
             session,
             settings=res.settings,
             run_id=None,
-            experiment_id=str(required(payload, "experiment_id")),
+            experiment_id=experiment_id,
             key=required(payload, "key"),
             value=str(payload.get("value") or ""),
         )
@@ -185,11 +212,12 @@ async def set_experiment_tag(request: Request, payload: dict[str, Any]) -> dict[
 
 
 async def delete_experiment_tag(request: Request, payload: dict[str, Any]) -> dict[str, Any]:
+    experiment_id = await _experiment_id(request, payload)
     async with resources(request).db.transaction() as session:
         await run_service.delete_tag(
             session,
             run_id=None,
-            experiment_id=str(required(payload, "experiment_id")),
+            experiment_id=experiment_id,
             key=required(payload, "key"),
         )
     return {}
@@ -299,7 +327,9 @@ async def create_run(request: Request, payload: dict[str, Any]) -> dict[str, Any
         res.db,
         res.writer,
         settings=res.settings,
-        experiment_id=str(payload.get("experiment_id") or "0"),
+        experiment_id=await resolve_experiment_id(
+            request, payload.get("experiment_id") or DEFAULT_EXPERIMENT_ID
+        ),
         name=name,
         # The name and the parent are columns in mltrail; the tags MLflow derives from them
         # are answered from those columns (see ``_runs_json``).
@@ -507,8 +537,9 @@ async def search_runs(request: Request, payload: dict[str, Any]) -> dict[str, An
     order_by = payload.get("order_by") or []
     if isinstance(order_by, str):
         order_by = [order_by]
+    experiment_ids = [await resolve_experiment_id(request, e) for e in experiment_ids]
     for experiment_id in experiment_ids:
-        validation.parse_experiment_id("experiment_ids", str(experiment_id))
+        validation.parse_experiment_id("experiment_ids", experiment_id)
     async with res.db.sessionmaker() as session:
         page = await search_run_pages(
             session,

@@ -100,6 +100,9 @@ def test_tracking_flow_of_unchanged_mlflow_code(mlflow_python: str, live_server:
     assert report["experiments_active"] == ["churn-v2"]
     assert report["experiments_after_restore"] == ["churn-v2", "scratch"]
 
+    default = report["default_experiment"]
+    assert default["name"] == "Default" and default["runs"] == [default["run_id"]]
+
     # The same data through mltrail's own API: one store, not a copy.
     query = """query($id: ID!) { run(id: $id) { name status experiment { name }
         params { key value } latestMetrics { key value } parent { id } } }"""

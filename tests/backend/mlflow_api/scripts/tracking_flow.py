@@ -106,5 +106,14 @@ client.delete_experiment(other)
 report["experiments_active"] = sorted(e.name for e in client.search_experiments())
 client.restore_experiment(other)
 report["experiments_after_restore"] = sorted(e.name for e in client.search_experiments())
+# No experiment set: MLflow's client logs to experiment "0", its "Default".
+mlflow.set_experiment(experiment_id="0")
+with mlflow.start_run() as default_run:
+    mlflow.log_metric("x", 1.0)
+report["default_experiment"] = {
+    "name": client.get_experiment("0").name,
+    "runs": [r.info.run_id for r in client.search_runs(["0"])],
+    "run_id": default_run.info.run_id,
+}
 report["run_ids"] = run_ids
 print(json.dumps(report))
