@@ -9,10 +9,12 @@ own web UI uses).
 
 from __future__ import annotations
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from mltrail_server.mlflow_api import artifacts, registry, tracking
-from mltrail_server.mlflow_api.protocol import endpoint
+from mltrail_server.mlflow_api.protocol import endpoint, error_response
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 
@@ -87,4 +89,23 @@ def _dispatch(handlers: dict[str, object]):  # type: ignore[no-untyped-def]
     return dispatch
 
 
-routes = [*_routes(), *artifacts.routes]
+async def not_served(request: Request) -> Response:
+    """MLflow's answer for an endpoint it does not know: ``ENDPOINT_NOT_FOUND``, which its
+    client treats as "this server does not have it" (and falls back where it can)."""
+    return error_response(
+        "ENDPOINT_NOT_FOUND",
+        f"{request.method} {request.url.path} is not served by mltrail's MLflow API (see README: Coming from MLflow)",
+        404,
+    )
+
+
+_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+# After the served routes: a known path with another method, or an unknown path, ends here
+# rather than in the SPA's fallback (whose JSON MLflow's client cannot read).
+routes = [
+    *_routes(),
+    *artifacts.routes,
+    *(Route(prefix + "/{path:path}", not_served, methods=_ALL_METHODS) for prefix in PREFIXES),
+    Route("/api/2.0/mlflow-artifacts/{path:path}", not_served, methods=_ALL_METHODS),
+]
