@@ -12,6 +12,7 @@ the error kinds on SQLite only.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -215,3 +216,35 @@ def test_registry_flow_stages_aliases_and_load_by_models_uri(
     moves = [(h["kind"], h["fromStage"], h["toStage"], h["user"]) for h in version["history"]]
     assert moves[0][0] == "VERSION_CREATED"
     assert ("STAGE_CHANGED", "NONE", "PRODUCTION", "anonymous") in moves, moves
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"])
+async def test_a_run_logged_by_mlflow_shows_live_in_the_dashboard(
+    mlflow_python: str, live_server: LiveServer
+) -> None:
+    """The dashboard's own subscription (runChanged) sees the run MLflow's client creates and ends."""
+    from backend.graphql.metrics.test_subscriptions import (
+        RUNS,
+        is_run_probe,
+        next_event,
+        run_probe,
+        subscription,
+    )
+
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
+        created = await http.post("/api/2.0/mlflow/experiments/create", json={"name": "live"})
+        experiment_id = created.json()["experiment_id"]
+        probe = run_probe(http, experiment_id)
+        async with subscription(live_server.url, RUNS, {"e": experiment_id}, probe, is_run_probe) as events:
+            env = subprocess_env({k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")})
+            env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+            process = await asyncio.create_subprocess_exec(
+                mlflow_python, str(SCRIPTS / "live_run.py"), live_server.url, "live", env=env
+            )
+            assert await asyncio.wait_for(process.wait(), 120) == 0
+            seen = []
+            while not seen or seen[-1]["status"] != "FINISHED":
+                seen.append((await next_event(events))["runChanged"])
+    assert {run["name"] for run in seen} == {"from-mlflow"}
+    assert seen[0]["status"] == "RUNNING"
+    assert seen[-1]["params"] == [{"key": "lr", "value": "0.1"}]
