@@ -302,10 +302,10 @@ class MlflowSide:
     """``bench/_mlflow_side.py`` in MLflow's interpreter, driven one step at a time over pipes:
     each ``call`` sends one JSON command line and returns the one JSON line that answers it."""
 
-    def __init__(self, python: str, url: str, env: dict[str, str]) -> None:
+    def __init__(self, python: str, url: str, env: dict[str, str], script: str = "_mlflow_side.py") -> None:
         self.stderr = tempfile.NamedTemporaryFile(prefix="bench-mlflow-side-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            [python, str(HERE / "_mlflow_side.py"), "--url", url],
+            [python, str(HERE / script), "--url", url],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True, env=env,
         )  # fmt: skip
 
