@@ -23,7 +23,7 @@ from starlette.requests import Request
 from mltrail_server.errors import InvalidArgument
 from mltrail_server.graphql.context import Context
 from mltrail_server.mlflow_api.protocol import key_values, optional_str, required
-from mltrail_server.mlflow_api.tracking import MAX_PAGE, resources
+from mltrail_server.mlflow_api.tracking import page_size, resources
 from mltrail_server.services import registry, registry_reads, registry_versions
 from mltrail_server.store import models as m
 
@@ -161,7 +161,7 @@ async def search_registered_models(request: Request, payload: dict[str, Any]) ->
     res = resources(request)
     if payload.get("order_by"):
         raise InvalidArgument(f"order_by: {payload['order_by']!r} is not supported; models come by name")
-    first = min(int(payload.get("max_results") or 100), MAX_PAGE)
+    first = page_size(request, payload, 100)
     async with res.db.sessionmaker() as session:
         page = await registry_reads.list_models(
             session,
@@ -382,7 +382,7 @@ async def search_model_versions(request: Request, payload: dict[str, Any]) -> di
             f"order_by: {payload['order_by']!r} is not supported; versions come newest first"
         )
     wanted = _version_filter(optional_str(payload, "filter") or "")
-    first = min(int(payload.get("max_results") or 1000), MAX_PAGE)
+    first = page_size(request, payload, 1000)
     async with resources(request).db.sessionmaker() as session:
         page = await registry_reads.search_versions(
             session,

@@ -32,8 +32,6 @@ from mltrail_server.services import runs as run_service
 from mltrail_server.services.search.runs import search_runs as search_run_pages
 from mltrail_server.store import models
 
-# MLflow's client pages through searches itself; a page is bounded like GraphQL's.
-MAX_PAGE = 1000
 PARENT_RUN_TAG = "mlflow.parentRunId"
 RUN_NAME_TAG = "mlflow.runName"
 USER_HEADER = "x-mltrail-user"
@@ -55,11 +53,13 @@ def _lifecycle(deleted_at: int | None) -> str:
     return "deleted" if deleted_at is not None else "active"
 
 
-def _page_size(payload: dict[str, Any], default: int) -> int:
+def page_size(request: Request, payload: dict[str, Any], default: int) -> int:
+    """``max_results``, bounded like a GraphQL page (MLTRAIL_MAX_PAGE_SIZE): MLflow's client
+    follows ``next_page_token`` for the rest."""
     size = int64(payload, "max_results", default) or default
     if size < 1:
         raise InvalidArgument(f"max_results: must be at least 1, got {size}")
-    return min(size, MAX_PAGE)
+    return min(size, resources(request).settings.max_page_size)
 
 
 # --- experiments -------------------------------------------------------------------------
@@ -158,7 +158,7 @@ async def search_experiments(request: Request, payload: dict[str, Any]) -> dict[
             session,
             dialect=res.db.dialect,
             filter_text=optional_str(payload, "filter"),
-            first=_page_size(payload, MAX_PAGE),
+            first=page_size(request, payload, 1000),
             after=optional_str(payload, "page_token") or None,
             include_deleted=view == "ALL",
         )
@@ -547,7 +547,7 @@ async def search_runs(request: Request, payload: dict[str, Any]) -> dict[str, An
             experiment_ids=[str(e) for e in experiment_ids],
             filter_text=optional_str(payload, "filter"),
             order_by=order_by,
-            first=_page_size(payload, MAX_PAGE),
+            first=page_size(request, payload, 1000),
             after=optional_str(payload, "page_token") or None,
             view=view,
         )

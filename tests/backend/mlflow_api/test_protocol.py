@@ -89,3 +89,9 @@ async def test_oversize_body_is_refused_without_a_retryable_status(
     response = await client.post(f"{API}/runs/log-batch", content=b"x" * (limit + 1))
     # 400, not 429: MLflow's client retries 429 with backoff, and this will not get smaller.
     await _error(response, 400, "RESOURCE_EXHAUSTED")
+
+
+async def test_a_bad_max_results_is_the_callers_error_not_a_retryable_one(client: httpx.AsyncClient) -> None:
+    response = await client.get(f"{API}/registered-models/search", params={"max_results": "many"})
+    message = await _error(response, 400, "INVALID_PARAMETER_VALUE")
+    assert "max_results" in message and "many" in message
