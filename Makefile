@@ -11,7 +11,7 @@ SPA_SOURCES := $(shell find frontend/src frontend/e2e -type f 2>/dev/null) \
                frontend/tsconfig.json frontend/tsconfig.app.json frontend/tsconfig.node.json \
                frontend/package.json schema.graphql
 
-.PHONY: run test test-python test-frontend setup setup-dev spa schema lint clean
+.PHONY: run test test-python test-frontend setup setup-dev mlflow-client spa schema lint clean
 
 run: setup spa
 	$(BIN)/mltrail server
@@ -19,7 +19,7 @@ run: setup spa
 test: setup-dev spa
 	$(MAKE) test-python test-frontend
 
-test-python: setup-dev
+test-python: setup-dev mlflow-client
 	$(BIN)/pytest
 
 test-frontend: spa
@@ -44,6 +44,20 @@ $(VENV)/.dev-installed: pyproject.toml $(VENV)/.server-installed
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
+# The real `mlflow` client, for the tests of mltrail's MLflow API, in a venv of its own: its
+# pins (protobuf, opentelemetry, ...) are not mltrail's to carry, and the tests run its
+# scripts as subprocesses against a live server, exactly as users' code would.
+MLFLOW_VENV := .venv-mlflow
+MLFLOW_CLIENT := 'mlflow-skinny==3.17.2' 'pandas>=2'
+
+mlflow-client: $(MLFLOW_VENV)/.installed
+
+$(MLFLOW_VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install --quiet --upgrade pip
+	$(MLFLOW_VENV)/bin/pip install --quiet $(MLFLOW_CLIENT)
+	touch $@
+
 frontend/node_modules/.package-lock.json: frontend/package-lock.json
 	cd frontend && $(NPM) ci --no-audit --no-fund
 	touch $@
@@ -62,4 +76,4 @@ lint: setup-dev
 	$(BIN)/ruff check backend client tests bench
 
 clean:
-	rm -rf $(VENV) frontend/node_modules frontend/dist
+	rm -rf $(VENV) $(MLFLOW_VENV) frontend/node_modules frontend/dist

@@ -33,13 +33,14 @@ from mltrail_server.graphql.schema import build_schema
 from mltrail_server.http import health, prometheus
 from mltrail_server.http.hosts import HostAllowList, HostPolicy
 from mltrail_server.http.request_bounds import BodyRefused, measure_body
+from mltrail_server.mlflow_api import routes as mlflow_routes
 from mltrail_server.store import migrate
 from mltrail_server.store.engine import open_database
 from mltrail_server.store.writer import open_run_writer
 
 log = logging.getLogger("mltrail.server")
 
-API_PREFIXES = ("/graphql", "/api/", "/healthz", "/readyz", "/metrics")
+API_PREFIXES = ("/graphql", "/api/", "/ajax-api/", "/healthz", "/readyz", "/metrics")
 
 
 class MltrailGraphQL(GraphQL):
@@ -252,6 +253,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *health.routes,
         *prometheus.routes,
         *_artifact_routes(),
+        *mlflow_routes,
         *_spa_routes(settings.static_dir),
     ]
     return Starlette(
