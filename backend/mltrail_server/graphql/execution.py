@@ -32,7 +32,15 @@ from __future__ import annotations
 import enum
 from typing import Any, NamedTuple
 
-from graphql import GraphQLList, GraphQLObjectType, is_leaf_type, is_list_type, is_non_null_type
+from graphql import (
+    GraphQLID,
+    GraphQLList,
+    GraphQLObjectType,
+    GraphQLString,
+    is_leaf_type,
+    is_list_type,
+    is_non_null_type,
+)
 from graphql.execution.executor import gather_with_cancel
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -60,6 +68,8 @@ class Step(NamedTuple):
     leaf_type: Any  # PLAIN: the scalar or enum type; PREFETCHED: the list's item type or None
     non_null: bool
     field_details_list: Any
+    # String and ID hand a str back as it is: the loop skips the call.
+    text: bool = False
 
 
 class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -72,6 +82,9 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         # Strawberry always passes a manager; it wraps resolvers only when an extension
         # implements ``resolve`` (none of ours does), and then every field must go through it.
         self._fast = not (self.middleware_manager is not None and self.middleware_manager.middlewares)
+        # Without @stream/@defer in the schema no document can ask for incremental delivery,
+        # and graphql-core's per-list check for it (a linear scan) can be skipped.
+        self._incremental = any(self.schema.get_directive(name) for name in ("stream", "defer"))
 
     # --- plans -----------------------------------------------------------------------------
 
@@ -106,7 +119,8 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             attribute = getattr((field_def.extensions or {}).get("strawberry-definition"), "python_name", None)
             if attribute is None or not is_leaf_type(inner_type):
                 return general
-            return Step(StepKind.PLAIN, response_name, attribute, inner_type, non_null, field_details_list)
+            text = inner_type is GraphQLString or inner_type is GraphQLID
+            return Step(StepKind.PLAIN, response_name, attribute, inner_type, non_null, field_details_list, text)
         if is_list_type(inner_type):
             return Step(
                 StepKind.PREFETCHED, response_name, node.name.value, inner_type.of_type, non_null, field_details_list
@@ -198,23 +212,35 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         if not isinstance(object_type, GraphQLObjectType) or object_type.is_type_of is not None:
             return None
         grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
-        if new_defer_usages or self.get_stream_usage(field_details_list, path) is not None:
+        if self._incremental and (new_defer_usages or self.get_stream_usage(field_details_list, path) is not None):
             return None
         steps, all_plain = self._plan(object_type, grouped_field_set)
         if not all_plain:
             return None
+        is_awaitable = self.is_awaitable
         rows: list[dict[str, Any]] = []
+        # _plain_value inlined: this loop runs once per field of every small object of a page.
         for item in items:
-            if item is None or self.is_awaitable(item):
+            if item is None or is_awaitable(item):
                 return None
             row: dict[str, Any] = {}
             for step in steps:
                 if step.kind is StepKind.TYPENAME:
                     row[step.response_name] = step.field_name
                     continue
-                value = _plain_value(step, getattr(item, step.field_name, Undefined))
-                if value is Undefined:
+                value = getattr(item, step.field_name, Undefined)
+                if value is None:
+                    if step.non_null:
+                        return None
+                elif value is Undefined:
                     return None
+                elif not (step.text and type(value) is str):
+                    try:
+                        value = step.leaf_type.coerce_output_value(value)
+                    except Exception:  # the general path raises it, located at its path
+                        return None
+                    if value is None or value is Undefined:
+                        return None
                 row[step.response_name] = value
             rows.append(row)
         return rows
