@@ -8,7 +8,10 @@ GraphQL layer runs it (``context.read(page.total_count)``) only when a client as
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -42,17 +45,113 @@ class Page(Generic[T]):
     total_count: TotalCount
 
 
-def encode_cursor(values: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+@dataclass(frozen=True)
+class CursorScope:
+    """What a cursor belongs to: the field that issued it and the arguments that shape its order.
+
+    A cursor holds the sort values of a row; applied to another ordering or filter it would
+    silently skip or repeat rows, so the scope travels inside the cursor (as short digests) and
+    a cursor is refused by any query whose scope differs, naming the argument that changed.
+    """
+
+    field: str
+    arguments: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, field: str, **arguments: Any) -> CursorScope:
+        return cls(field, tuple(arguments.items()))
+
+    def digests(self) -> dict[str, str]:
+        return {
+            name: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:12]
+            for name, value in self.arguments
+        }
 
 
-def decode_cursor(cursor: str, n: int) -> list[Any]:
-    """The ``n`` values of a cursor this server issued; INVALID_ARGUMENT for anything else."""
+# -- the cursor key ---------------------------------------------------------------------------
+# Cursors are sealed (encrypted, then authenticated) so they expose no row ids and cannot be
+# forged. The key is process-wide rather than passed down: cursors are made deep inside the
+# services (runs, experiments, registry), which take a session, not the settings. The app's
+# lifespan installs the configured secret (MLTRAIL_CURSOR_SECRET, else a file generated in the
+# data directory, see config.cursor_secret); until then a random key serves (tests calling the
+# services directly). The construction is the standard one from stdlib primitives: HMAC-SHA256
+# as a PRF in counter mode for the key stream, and HMAC-SHA256 over nonce and ciphertext
+# (encrypt-then-MAC).
+_NONCE = 12
+_TAG = 16
+_keys: tuple[bytes, bytes] | None = None
+
+
+def use_cursor_secret(secret: bytes) -> None:
+    """Seal and open cursors with keys derived from ``secret`` (called by the app's lifespan)."""
+    global _keys
+    _keys = (
+        hmac.new(secret, b"mltrail cursor encryption", hashlib.sha256).digest(),
+        hmac.new(secret, b"mltrail cursor authentication", hashlib.sha256).digest(),
+    )
+
+
+def _cursor_keys() -> tuple[bytes, bytes]:
+    if _keys is None:
+        use_cursor_secret(secrets.token_bytes(32))
+    assert _keys is not None
+    return _keys
+
+
+def _key_stream(key: bytes, nonce: bytes, n: int) -> bytes:
+    blocks = (hmac.new(key, nonce + i.to_bytes(4, "big"), hashlib.sha256).digest() for i in range(-(-n // 32)))
+    return b"".join(blocks)[:n]
+
+
+def _seal(plain: bytes) -> str:
+    encryption, authentication = _cursor_keys()
+    # The nonce is derived from the content (synthetic-IV style): the same row of the same
+    # query always gets the same cursor (runs and runTable agree, responses stay cacheable);
+    # all it reveals is that two cursors are equal.
+    nonce = hmac.new(authentication, b"nonce" + plain, hashlib.sha256).digest()[:_NONCE]
+    cipher = bytes(a ^ b for a, b in zip(plain, _key_stream(encryption, nonce, len(plain)), strict=True))
+    tag = hmac.new(authentication, nonce + cipher, hashlib.sha256).digest()[:_TAG]
+    return base64.urlsafe_b64encode(nonce + cipher + tag).decode().rstrip("=")
+
+
+def _open(cursor: str) -> bytes | None:
+    encryption, authentication = _cursor_keys()
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except Exception:
-        raise InvalidArgument(f"after: {cursor!r} is not a cursor this server issued") from None
+        raw = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode())
+    except ValueError:
+        return None
+    if len(raw) < _NONCE + _TAG:
+        return None
+    nonce, cipher, tag = raw[:_NONCE], raw[_NONCE:-_TAG], raw[-_TAG:]
+    if not hmac.compare_digest(tag, hmac.new(authentication, nonce + cipher, hashlib.sha256).digest()[:_TAG]):
+        return None
+    return bytes(a ^ b for a, b in zip(cipher, _key_stream(encryption, nonce, len(cipher)), strict=True))
+
+
+def encode_cursor(values: Sequence[Any], scope: CursorScope) -> str:
+    """An opaque cursor holding ``values`` (the sort values of a row), bound to ``scope``."""
+    return _seal(json.dumps({"f": scope.field, "a": scope.digests(), "v": list(values)}).encode())
+
+
+def decode_cursor(cursor: str, n: int, scope: CursorScope) -> list[Any]:
+    """The ``n`` values of a cursor this server issued for ``scope``; INVALID_ARGUMENT for
+    anything else, naming the field or argument that differs."""
+    plain = _open(cursor)
+    if plain is None:
+        raise InvalidArgument(f"after: {cursor!r} is not a cursor this server issued")
+    content = json.loads(plain)
+    if content["f"] != scope.field:
+        raise InvalidArgument(
+            f"after: the cursor was issued by {content['f']}, not {scope.field}; a cursor belongs to its query"
+        )
+    issued = content["a"]
+    for name, digest in scope.digests().items():
+        if issued.get(name) != digest:
+            raise InvalidArgument(
+                f"after: the cursor was issued for another {name}; a cursor belongs to its query "
+                "(start again without `after` when the query changes)"
+            )
+    values = content["v"]
     if not isinstance(values, list) or len(values) != n:
-        raise InvalidArgument(f"after: {cursor!r} does not belong to this query (was the order changed?)")
+        raise InvalidArgument(f"after: {cursor!r} does not belong to this query")
     return values
