@@ -363,7 +363,7 @@ def _list(transport: GraphQLTransport, run_id: str, relative: str) -> list[Artif
             path=item["path"],
             is_dir=item["isDir"],
             size=item.get("size"),
-            modified_at=item.get("modifiedAt"),
+            modified_at=None if item.get("modifiedAt") is None else int(item["modifiedAt"]),
             content_type=item.get("contentType"),
         )
         for item in run["artifacts"]

@@ -499,3 +499,18 @@ def test_reads_see_the_clients_own_queued_writes(server: ServerProcess, spool_di
         client.log_metric(run.id, "loss", 0.25, step=4)
         assert client.get_metric_history(run.id, "loss").steps == [3, 4]
         run.end()
+
+
+def test_64_bit_steps_round_trip_exactly(client: MltrailClient, experiment_name: str) -> None:
+    # Beyond ±(2^53 - 1) the server sends a Long as a decimal string; the client reads both forms.
+    big = 2**53 + 1
+    with client.start_run(experiment_name=experiment_name) as run:
+        run.log_metric("far", 1.0, step=big, timestamp=big + 2)
+        run.log_metric("near", 1.0, step=7, timestamp=1_700_000_000_000)
+    stored = client.get_run(run.id)
+    assert stored.latest_metrics["far"].step == big and stored.latest_metrics["far"].timestamp == big + 2
+    assert type(stored.latest_metrics["far"].step) is int and stored.latest_metrics["near"].step == 7
+    history = client.get_metric_history(run.id, "far")
+    assert history.steps == [big] and history.timestamps == [big + 2]
+    table = client.search_runs_table(experiment_names=[experiment_name])
+    assert table.columns["start_time"] == [stored.start_time]
