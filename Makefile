@@ -9,7 +9,7 @@ NPM    ?= npm
 SPA_SOURCES := $(shell find frontend/src frontend/e2e -type f 2>/dev/null) \
                frontend/index.html frontend/vite.config.ts frontend/codegen.ts \
                frontend/tsconfig.json frontend/tsconfig.app.json frontend/tsconfig.node.json \
-               frontend/package.json schema.graphql
+               frontend/package.json schema.graphql codegen.scalars.json
 
 .PHONY: run test test-python test-frontend setup setup-dev spa schema lint clean
 
