@@ -21,7 +21,6 @@ import { KeyValueTable } from './KeyValueTable';
 import { MetricCharts } from './MetricCharts';
 import { RunOverview } from './RunOverview';
 import { SystemMetrics } from './SystemMetrics';
-import { longToNumber } from '../../graphql/longs';
 
 const RunPageQuery = graphql(`
   query RunPage($id: ID!) {
@@ -116,9 +115,7 @@ export default function RunPage() {
   if (!data?.run) return fetching ? <Loading label="Loading run…" /> : <ErrorMessage error="This run does not exist." />;
   const run = data.run;
   // Sampled machine metrics (`system/…`) get their own tab, not a chart each among the curves.
-  const trainingMetrics = run.latestMetrics
-    .filter((m) => !isSystemKey(m.key))
-    .map((m) => ({ ...m, step: longToNumber(m.step) }));
+  const trainingMetrics = run.latestMetrics.filter((m) => !isSystemKey(m.key));
   const systemKeys = run.latestMetrics.filter((m) => isSystemKey(m.key)).map((m) => m.key);
 
   return (
