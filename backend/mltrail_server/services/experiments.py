@@ -20,7 +20,7 @@ from mltrail_server.config import Settings
 from mltrail_server.errors import Conflict, InvalidArgument, NotFound
 from mltrail_server.services import validation
 from mltrail_server.services.clock import now_ms
-from mltrail_server.services.pagination import CursorScope, Page, counting, decode_cursor, encode_cursor
+from mltrail_server.services.pagination import Cursors, CursorScope, Page, counting, decode_cursor
 from mltrail_server.services.search.compiler import compile_experiment_filter
 from mltrail_server.services.search.parser import parse_filter
 from mltrail_server.store import models
@@ -181,6 +181,6 @@ async def list_experiments(
     )
     has_next = len(rows) > first
     rows = rows[:first]
-    cursors = [encode_cursor([e.id], scope) for e in rows]
+    cursors = Cursors(scope, [[e.id] for e in rows])
     total = counting(select(func.count()).select_from(models.experiments).where(*conditions))
     return Page(list(rows), cursors, has_next, total)

@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mltrail_server.errors import InvalidArgument
 from mltrail_server.services import validation as v
-from mltrail_server.services.pagination import CursorScope, Page, counting, decode_cursor, encode_cursor
+from mltrail_server.services.pagination import (
+    Cursors,
+    CursorScope,
+    Page,
+    counting,
+    decode_cursor,
+    encode_cursor,
+)
 from mltrail_server.services.registry import (
     ALIAS_DELETED,
     ALIAS_KINDS,
@@ -46,7 +53,7 @@ async def list_models(
         query = query.where(m.RegisteredModel.name > str(last_name))
     rows = list((await session.execute(query.order_by(m.RegisteredModel.name).limit(first + 1))).scalars())
     total_count = counting(select(func.count()).select_from(m.registered_models).where(*conditions))
-    return Page(rows[:first], [encode_cursor([r.name], scope) for r in rows[:first]], len(rows) > first, total_count)
+    return Page(rows[:first], Cursors(scope, [[r.name] for r in rows[:first]]), len(rows) > first, total_count)
 
 
 # --- history -----------------------------------------------------------------------------
@@ -188,7 +195,7 @@ async def search_versions(
         query = query.where(m.ModelVersion.id < int(last_id))
     rows = list((await session.execute(query.order_by(m.ModelVersion.id.desc()).limit(first + 1))).scalars())
     total_count = counting(select(func.count()).select_from(m.model_versions).where(*conditions))
-    return Page(rows[:first], [encode_cursor([r.id], scope) for r in rows[:first]], len(rows) > first, total_count)
+    return Page(rows[:first], Cursors(scope, [[r.id] for r in rows[:first]]), len(rows) > first, total_count)
 
 
 @dataclass

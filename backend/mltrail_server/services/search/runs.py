@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mltrail_server.services import validation
 from mltrail_server.services.pagination import (
+    Cursors,
     CursorScope,
     Page,
     TotalCount,
@@ -159,7 +160,7 @@ async def search_runs(
     has_next = len(rows) > first
     rows = rows[:first]
     items = [row[0] for row in rows]
-    cursors = [encode_cursor([*row[1:], row[0].pk], scope) for row in rows]
+    cursors = Cursors(scope, [[*row[1:], row[0].pk] for row in rows])
     return Page(items, cursors, has_next, search.total_count())
 
 
