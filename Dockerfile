@@ -1,7 +1,7 @@
 # The mltrail server image: the SPA built in a Node stage, served by the Python server.
 FROM node:20-slim AS spa
 WORKDIR /src
-COPY schema.graphql ./
+COPY schema.graphql codegen.scalars.json ./
 COPY frontend/package.json frontend/package-lock.json frontend/
 RUN cd frontend && npm ci --no-audit --no-fund
 COPY frontend frontend

@@ -9,9 +9,9 @@ NPM    ?= npm
 SPA_SOURCES := $(shell find frontend/src frontend/e2e -type f 2>/dev/null) \
                frontend/index.html frontend/vite.config.ts frontend/codegen.ts \
                frontend/tsconfig.json frontend/tsconfig.app.json frontend/tsconfig.node.json \
-               frontend/package.json schema.graphql
+               frontend/package.json schema.graphql codegen.scalars.json
 
-.PHONY: run test test-python test-frontend setup setup-dev mlflow-client spa schema lint clean
+.PHONY: run test test-python test-frontend setup setup-dev mlflow-client spa contract-clients schema lint clean
 
 run: setup spa
 	$(BIN)/mltrail server
@@ -19,7 +19,7 @@ run: setup spa
 test: setup-dev spa
 	$(MAKE) test-python test-frontend
 
-test-python: setup-dev mlflow-client
+test-python: setup-dev mlflow-client contract-clients
 	$(BIN)/pytest
 
 test-frontend: spa
@@ -64,6 +64,14 @@ frontend/node_modules/.package-lock.json: frontend/package-lock.json
 
 spa: frontend/dist/index.html
 
+# Test-only npm packages: third-party GraphQL clients the API contract is checked against
+# (tests/contract/, run by pytest).
+contract-clients: tests/contract/node_modules/.package-lock.json
+
+tests/contract/node_modules/.package-lock.json: tests/contract/package-lock.json
+	cd tests/contract && $(NPM) ci --no-audit --no-fund
+	touch $@
+
 # Rebuilt when any source, the schema or a dependency changed.
 frontend/dist/index.html: $(SPA_SOURCES) frontend/node_modules/.package-lock.json
 	cd frontend && $(NPM) run build
@@ -76,4 +84,4 @@ lint: setup-dev
 	$(BIN)/ruff check backend client tests bench
 
 clean:
-	rm -rf $(VENV) $(MLFLOW_VENV) frontend/node_modules frontend/dist
+	rm -rf $(VENV) $(MLFLOW_VENV) frontend/node_modules frontend/dist tests/contract/node_modules

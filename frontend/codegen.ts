@@ -3,7 +3,12 @@
  * checked-in contract. Any operation that names a field or argument the schema lacks makes
  * codegen exit non-zero, so `npm run build` fails on schema/operation drift.
  */
+import { readFileSync } from 'node:fs';
 import type { CodegenConfig } from '@graphql-codegen/cli';
+
+// The scalar map shipped to integrators (../codegen.scalars.json, see the README): the SPA
+// uses the very same one, so `strictScalars` with it is exercised by every build.
+const scalars = JSON.parse(readFileSync(new URL('../codegen.scalars.json', import.meta.url), 'utf8'));
 
 const config: CodegenConfig = {
   schema: process.env.MLTRAIL_SCHEMA ?? '../schema.graphql',
@@ -18,17 +23,7 @@ const config: CodegenConfig = {
         enumsAsTypes: true,
         useTypeImports: true,
         strictScalars: true,
-        scalars: {
-          Long: 'number',
-          MetricValue: 'number | "NaN" | "Infinity" | "-Infinity"',
-          LongList: 'number[]',
-          MetricValueList: 'Array<number | string>',
-          StringList: 'string[]',
-          OptionalStringList: 'Array<string | null>',
-          OptionalLongList: 'Array<number | null>',
-          OptionalMetricValueList: 'Array<number | string | null>',
-          JSON: 'unknown',
-        },
+        scalars,
       },
     },
   },

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http.parse_content_type import parse_content_type
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from mltrail_server.artifacts import open_artifact_store
 from mltrail_server.config import Settings
@@ -34,6 +34,7 @@ from mltrail_server.http import health, prometheus
 from mltrail_server.http.hosts import HostAllowList, HostPolicy
 from mltrail_server.http.request_bounds import BodyRefused, measure_body
 from mltrail_server.mlflow_api import routes as mlflow_routes
+from mltrail_server.services.pagination import use_cursor_secret
 from mltrail_server.store import migrate
 from mltrail_server.store.engine import open_database
 from mltrail_server.store.writer import open_run_writer
@@ -219,13 +220,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         build_schema(settings),
         settings=settings,
         hosts=hosts,
-        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        # graphql-transport-ws first (the current protocol, what graphql-ws and the SPA speak);
+        # the legacy graphql-ws protocol too, because older Apollo clients
+        # (subscriptions-transport-ws) speak only that and were closed with 4406.
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
         multipart_uploads_enabled=False,
     )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            use_cursor_secret(settings.cursor_secret_bytes())
             db = open_database(settings.database_url)
             stack.push_async_callback(db.dispose)
             if settings.migrate_on_start:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,9 @@ class Settings:
     # bound host and IP literals; "*" accepts any. Anything else is refused with 400: a page
     # on a DNS-rebinding domain must not reach a server on 127.0.0.1 (http/hosts.py).
     allowed_hosts: str = ""
+    # Seals pagination cursors (see cursor_secret_bytes). Replicas that share a database must
+    # share it; one server (any number of workers) may leave it unset. Never printed.
+    cursor_secret: str | None = field(default=None, repr=False)
 
     # Limits: each has a clear error when exceeded.
     max_batch_points: int = 100_000
@@ -90,6 +95,33 @@ class Settings:
         if self.artifact_root:
             return self.artifact_root
         return str(Path(self.data_dir).resolve() / "artifacts")
+
+    def cursor_secret_bytes(self) -> bytes:
+        """The key cursors are sealed with: MLTRAIL_CURSOR_SECRET, else ``cursor.key`` in the
+        data directory, generated (mode 0600) on the first start.
+
+        A file rather than a fresh key per process: the workers of one server and its restarts
+        must accept each other's cursors (a client pages through a list across them). Replicas on
+        other machines do not share the data directory, so they are given the variable.
+        """
+        if self.cursor_secret:
+            return self.cursor_secret.encode()
+        path = Path(self.data_dir) / "cursor.key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: workers starting together agree on the one file the first of them wrote.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            for _ in range(50):  # another worker may be between creating and writing it
+                secret = path.read_bytes().strip()
+                if secret:
+                    return secret
+                time.sleep(0.02)
+            raise RuntimeError(f"{path} is empty: delete it and restart") from None
+        secret = secrets.token_hex(32).encode()
+        with os.fdopen(fd, "wb") as out:
+            out.write(secret)
+        return secret
 
     @property
     def is_sqlite(self) -> bool:

@@ -21,6 +21,7 @@ import io
 import os
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -362,7 +363,7 @@ def _list(transport: GraphQLTransport, run_id: str, relative: str) -> list[Artif
             path=item["path"],
             is_dir=item["isDir"],
             size=item.get("size"),
-            modified_at=item.get("modifiedAt"),
+            modified_at=None if item.get("modifiedAt") is None else int(item["modifiedAt"]),
             content_type=item.get("contentType"),
         )
         for item in run["artifacts"]
@@ -377,12 +378,29 @@ def _walk(transport: GraphQLTransport, run_id: str, path: str) -> Iterator[Artif
             yield entry
 
 
+_umask_lock = threading.Lock()
+
+
+def _file_mode() -> int:
+    """The mode ``open()`` would give a new file (0666 less the umask).
+
+    ``mkstemp`` creates its file 0600 whatever the umask, which is right for a secret but wrong
+    for a downloaded artifact: the user expects what ``cp`` or ``curl -o`` would give. The umask
+    can only be read by setting it, so the swap is done under a lock (it is process-wide).
+    """
+    with _umask_lock:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _download_file(client: Any, tracking_uri: str, run_id: str, path: str, target: Path) -> None:
     url = artifact_url(tracking_uri, run_id, path)
     target.parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(_RETRIES):
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
         try:
+            os.fchmod(fd, _file_mode())
             with os.fdopen(fd, "wb") as out:
                 # Redirects are followed here: in direct mode the file comes from S3 itself.
                 with client.stream("GET", url, follow_redirects=True) as response:
@@ -404,6 +422,30 @@ def _download_file(client: Any, tracking_uri: str, run_id: str, path: str, targe
             if attempt == _RETRIES - 1:
                 raise _unavailable(url, error) from None
             time.sleep(0.5 * 2**attempt)
+
+
+def download_to_stream(tracking_uri: str, run_id: str, path: str, out: IO[bytes]) -> None:
+    """Write one artifact file to ``out`` (``mltrail artifacts get RUN PATH -``: standard output).
+
+    No retry here: bytes already written to a pipe cannot be taken back.
+    """
+    relative = _clean_artifact_path(path)
+    if not relative or list_artifacts(tracking_uri, run_id, relative):
+        raise InvalidArgument(f"path: {path!r} is a directory; only a file can be written to standard output")
+    url = artifact_url(tracking_uri, run_id, relative)
+    with _client_for(None) as http:
+        try:
+            with http.stream("GET", url, follow_redirects=True) as response:
+                if response.status_code != 200:
+                    response.read()
+                    raise _error_from_response(response, url)
+                for chunk in response.iter_bytes(CHUNK_SIZE):
+                    out.write(chunk)
+        except Exception as error:
+            if _is_transient(error):
+                raise _unavailable(url, error) from None
+            raise
+    out.flush()
 
 
 def download(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 
 import click
@@ -69,10 +70,17 @@ def ls_command(run_id: str, path: str, tracking_uri: str) -> None:
 @click.argument("dst", required=False, type=click.Path(path_type=Path))
 @_tracking_uri_option
 def get_command(run_id: str, path: str, dst: Path | None, tracking_uri: str) -> None:
-    """Download the file or directory PATH into DST (like cp -r; default: here)."""
-    from mltrail._artifacts import download
+    """Download the file or directory PATH into DST (like cp -r; default: here; - : standard output)."""
+    from mltrail._artifacts import download, download_to_stream
     from mltrail._exceptions import MltrailError
 
+    if dst is not None and str(dst) == "-":
+        # Nothing else goes to stdout: it carries the file's bytes (`... - | tar x`).
+        try:
+            download_to_stream(tracking_uri, run_id, path, sys.stdout.buffer)
+        except MltrailError as error:
+            raise _fail(error) from None
+        return
     try:
         written = download(tracking_uri, run_id, path, dst)
     except MltrailError as error:

@@ -307,7 +307,19 @@ class MltrailClient(RegistryMethods):
             handle.log_params(params)
         return handle
 
+    def _see_own_writes(self) -> None:
+        """Deliver what this client queued before a read, so the read shows it.
+
+        The whole queue rather than one run's share: the sender delivers in order anyway (a
+        run's writes may sit behind another run's), and with nothing queued this returns at
+        once. When the server is unreachable the queue stays spooled and the read goes ahead
+        (it will most likely fail with ServerUnavailable itself).
+        """
+        if self._batcher is not None:
+            self._batcher.flush(_flush_timeout())
+
     def get_run(self, run_id: str) -> Run:
+        self._see_own_writes()
         data = self._execute(doc.GET_RUN, {"id": run_id})
         if data.get("run") is None:
             raise NotFound(f"run {run_id!r} does not exist")
@@ -324,6 +336,7 @@ class MltrailClient(RegistryMethods):
         experiment_names: Iterable[str] | None = None,
     ) -> list[Run]:
         """Runs matching the search language (`metrics.acc > 0.9 and params.model = 'rf'`)."""
+        self._see_own_writes()
         variables = self._search_variables(experiment_ids, experiment_names, filter, order_by, view_type)
         nodes = self._paginate(doc.SEARCH_RUNS, "runs", variables, max_results)
         return [Run.from_graphql(node) for node in nodes]
@@ -347,6 +360,7 @@ class MltrailClient(RegistryMethods):
         `metric_keys` and `tag_keys` choose the columns (`[]`: none of that kind); by default
         every key the runs have becomes a column.
         """
+        self._see_own_writes()
         variables = self._search_variables(experiment_ids, experiment_names, filter, order_by, view_type)
         variables["paramKeys"] = list(param_keys) if param_keys is not None else None
         variables["metricKeys"] = list(metric_keys) if metric_keys is not None else None
@@ -364,6 +378,7 @@ class MltrailClient(RegistryMethods):
     def get_metric_histories(
         self, run_ids: Iterable[str], keys: Iterable[str] | None = None, *, max_points: int | None = None
     ) -> list[MetricSeries]:
+        self._see_own_writes()
         data = self._execute(
             doc.METRIC_HISTORIES,
             {

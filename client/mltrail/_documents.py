@@ -97,7 +97,7 @@ query MetricHistories($runIds: [ID!]!, $keys: [String!], $maxPoints: Int) {
 METRICS_LOGGED = """
 subscription MetricsLogged($runIds: [ID!], $experimentId: ID) {
   metricsLogged(runIds: $runIds, experimentId: $experimentId) {
-    runId experimentId keys steps timestamps values missed
+    runId experimentId batchId keys steps timestamps values missed
   }
 }"""
 

@@ -23,6 +23,19 @@ def decode_value(value: Any) -> float | None:
     return float(value)
 
 
+def decode_long(value: Any) -> int | None:
+    """A Long from the wire: a JSON number, or a decimal string beyond ±(2^53 - 1)."""
+    return None if value is None else int(value)
+
+
+def decode_longs(values: list[Any] | None) -> list[Any]:
+    """A LongList (or OptionalLongList) from the wire as ints (None stays None)."""
+    items = values or []
+    if any(type(x) is str for x in items):
+        return [None if x is None else int(x) for x in items]
+    return list(items)
+
+
 def _pairs(items: list[dict[str, str]] | None) -> dict[str, str]:
     return {item["key"]: item["value"] for item in items or ()}
 
@@ -48,11 +61,11 @@ class Experiment:
             name=data["name"],
             description=data.get("description"),
             tags=_pairs(data.get("tags")),
-            created_at=data.get("createdAt"),
-            updated_at=data.get("updatedAt"),
-            last_activity=data.get("lastActivity"),
+            created_at=decode_long(data.get("createdAt")),
+            updated_at=decode_long(data.get("updatedAt")),
+            last_activity=decode_long(data.get("lastActivity")),
             deleted=bool(data.get("deleted")),
-            deleted_at=data.get("deletedAt"),
+            deleted_at=decode_long(data.get("deletedAt")),
             artifact_location=data.get("artifactLocation"),
             run_count=data.get("runCount"),
         )
@@ -133,8 +146,8 @@ class Run:
             m["key"]: LatestMetric(
                 key=m["key"],
                 value=decode_value(m["value"]),  # type: ignore[arg-type]
-                step=m["step"],
-                timestamp=m["timestamp"],
+                step=decode_long(m["step"]),  # type: ignore[arg-type]
+                timestamp=decode_long(m["timestamp"]),  # type: ignore[arg-type]
                 min=decode_value(m.get("min")),
                 max=decode_value(m.get("max")),
                 count=m.get("count") or 0,
@@ -147,8 +160,8 @@ class Run:
             name=data.get("name"),
             experiment_id=data.get("experimentId"),  # type: ignore[arg-type]
             status=data.get("status"),  # type: ignore[arg-type]
-            start_time=data.get("startTime"),
-            end_time=data.get("endTime"),
+            start_time=decode_long(data.get("startTime")),
+            end_time=decode_long(data.get("endTime")),
             user=data.get("user"),
             parent_id=data.get("parentId"),
             artifact_uri=data.get("artifactUri"),
@@ -205,8 +218,8 @@ class MetricSeries:
         return cls(
             run_id=data["runId"],
             key=data["key"],
-            steps=list(data.get("steps") or []),
-            timestamps=list(data.get("timestamps") or []),
+            steps=decode_longs(data.get("steps")),
+            timestamps=decode_longs(data.get("timestamps")),
             values=[float(v) for v in values],
             downsampled=bool(data.get("downsampled")),
             total_points=data.get("totalPoints") or len(values),
@@ -228,6 +241,7 @@ class MetricBatch:
     timestamps: list[int]
     values: list[float]
     missed: int = 0
+    batch_id: str | None = None  # the writer's logBatch batchId, to match one's own batches
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -238,10 +252,11 @@ class MetricBatch:
             run_id=data["runId"],
             experiment_id=data["experimentId"],
             keys=list(data.get("keys") or []),
-            steps=list(data.get("steps") or []),
-            timestamps=list(data.get("timestamps") or []),
+            steps=decode_longs(data.get("steps")),
+            timestamps=decode_longs(data.get("timestamps")),
             values=[decode_value(v) for v in data.get("values") or []],  # type: ignore[misc]
             missed=data.get("missed") or 0,
+            batch_id=data.get("batchId"),
         )
 
 
@@ -257,6 +272,9 @@ _TABLE_ATTRIBUTES = (
     ("parent_run_id", "parentIds"),
     ("artifact_uri", "artifactUris"),
 )
+
+
+_LONG_ATTRIBUTES = frozenset({"start_time", "end_time"})
 
 
 @dataclass(frozen=True)
@@ -289,7 +307,8 @@ class RunTable:
         rows = 0
         for page in pages:
             for name, wire_name in _TABLE_ATTRIBUTES:
-                attributes[name].extend(page[wire_name])
+                column = page[wire_name]
+                attributes[name].extend(decode_longs(column) if name in _LONG_ATTRIBUTES else column)
             for prefix, wire_name in (("params.", "params"), ("metrics.", "metrics"), ("tags.", "tags")):
                 for column in page[wire_name]:
                     name = prefix + column["key"]

@@ -92,8 +92,8 @@ class ModelVersion:
             description=d.get("description"),
             tags={t["key"]: t["value"] for t in d.get("tags") or []},
             datasets=[dict(x) for x in d.get("datasets") or []],
-            created_at=d.get("createdAt") or 0,
-            updated_at=d.get("updatedAt") or 0,
+            created_at=int(d.get("createdAt") or 0),
+            updated_at=int(d.get("updatedAt") or 0),
             created_by=d.get("createdBy") or "",
         )
 
@@ -118,8 +118,8 @@ class RegisteredModel:
         return cls(
             name=d["name"],
             description=d.get("description"),
-            created_at=d.get("createdAt") or 0,
-            updated_at=d.get("updatedAt") or 0,
+            created_at=int(d.get("createdAt") or 0),
+            updated_at=int(d.get("updatedAt") or 0),
             created_by=d.get("createdBy") or "",
             protected_stages=list(d.get("protectedStages") or []),
             protected_aliases=list(d.get("protectedAliases") or []),

@@ -481,3 +481,36 @@ def test_interpreter_exit_ends_the_active_run_and_flushes(
         assert reader.get_run(run_id).status == status
         assert reader.get_metric_history(run_id, "x").steps == list(range(5_000))
     assert list(spool_dir.iterdir()) == []
+
+
+def test_reads_see_the_clients_own_queued_writes(server: ServerProcess, spool_dir: Path, experiment_name: str) -> None:
+    # A long flush interval: without the flush-before-read the writes would still be queued.
+    with MltrailClient(server.url, spool_dir=spool_dir, capture_environment=False, flush_interval=30) as client:
+        run = client.start_run(experiment_name=experiment_name)
+        client.set_tag(run.id, "stage", "dev")
+        client.log_param(run.id, "lr", 0.1)
+        client.log_metric(run.id, "loss", 0.5, step=3)
+        stored = client.get_run(run.id)
+        assert stored.tags["stage"] == "dev" and stored.params["lr"] == "0.1"
+        assert stored.latest_metrics["loss"].step == 3
+        client.set_tag(run.id, "stage", "prod")
+        found = client.search_runs(filter="tags.stage = 'prod'", experiment_names=[experiment_name])
+        assert [r.id for r in found] == [run.id]
+        client.log_metric(run.id, "loss", 0.25, step=4)
+        assert client.get_metric_history(run.id, "loss").steps == [3, 4]
+        run.end()
+
+
+def test_64_bit_steps_round_trip_exactly(client: MltrailClient, experiment_name: str) -> None:
+    # Beyond ±(2^53 - 1) the server sends a Long as a decimal string; the client reads both forms.
+    big = 2**53 + 1
+    with client.start_run(experiment_name=experiment_name) as run:
+        run.log_metric("far", 1.0, step=big, timestamp=big + 2)
+        run.log_metric("near", 1.0, step=7, timestamp=1_700_000_000_000)
+    stored = client.get_run(run.id)
+    assert stored.latest_metrics["far"].step == big and stored.latest_metrics["far"].timestamp == big + 2
+    assert type(stored.latest_metrics["far"].step) is int and stored.latest_metrics["near"].step == 7
+    history = client.get_metric_history(run.id, "far")
+    assert history.steps == [big] and history.timestamps == [big + 2]
+    table = client.search_runs_table(experiment_names=[experiment_name])
+    assert table.columns["start_time"] == [stored.start_time]

@@ -349,3 +349,42 @@ def test_log_figure_uploads_the_rendered_image(server: Server, tmp_path: Path) -
     with pytest.raises(InvalidArgument):
         client.log_figure(run_id, object(), "plots/nothing.png")
     client.close()
+
+
+@pytest.mark.parametrize("server", ["local"], indirect=True)
+def test_downloads_get_the_mode_the_umask_allows(server: Server, tmp_path: Path) -> None:
+    run_id = server.create_run()
+    source = tmp_path / "weights.bin"
+    write_file(source, 1000)
+    _artifacts.upload_file(server.url, run_id, source, "models")
+    old = os.umask(0o022)
+    try:
+        got = _artifacts.download(server.url, run_id, "models/weights.bin", tmp_path / "a.bin")
+        assert got.stat().st_mode & 0o777 == 0o644
+        os.umask(0o007)
+        tree = _artifacts.download(server.url, run_id, "models", tmp_path / "tree")
+        assert (tree / "weights.bin").stat().st_mode & 0o777 == 0o660
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.parametrize("server", ["local"], indirect=True)
+def test_cli_get_dash_writes_to_standard_output(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mltrail.cli import main
+
+    run_id = server.create_run()
+    source = tmp_path / "blob.bin"
+    write_file(source, 70_000)
+    _artifacts.upload_file(server.url, run_id, source, "data")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    common = ["--tracking-uri", server.url]
+    got = runner.invoke(main, ["artifacts", "get", run_id, "data/blob.bin", "-", *common])
+    assert got.exit_code == 0, got.output
+    assert got.stdout_bytes == source.read_bytes()
+    assert not (tmp_path / "-").exists()
+    directory = runner.invoke(main, ["artifacts", "get", run_id, "data", "-", *common])
+    assert directory.exit_code != 0 and "directory" in directory.output
+    missing = runner.invoke(main, ["artifacts", "get", run_id, "data/nope.bin", "-", *common])
+    # The error goes to standard error: standard output carries the file's bytes only.
+    assert missing.exit_code != 0 and missing.stdout_bytes == b"" and "nope.bin" in missing.stderr

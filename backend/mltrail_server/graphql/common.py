@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import strawberry
@@ -40,6 +40,18 @@ TagInput.__strawberry_definition__.from_input = build_key_value_input  # type: i
 
 
 @strawberry.type
+class EdgeBase:
+    """An edge's cursor is sealed only when a client selects it (see services.pagination.Cursors)."""
+
+    _cursors: strawberry.Private[Sequence[str]]
+    _index: strawberry.Private[int]
+
+    @strawberry.field(description="Opaque; pass as `after` to the same query for the items after this one.")
+    def cursor(self) -> str:
+        return self._cursors[self._index]
+
+
+@strawberry.type
 class PageInfo:
     end_cursor: str | None
     has_next_page: bool
@@ -68,7 +80,7 @@ class ConnectionBase:
     def from_page(cls, page: Page) -> Any:
         nodes = [cls.node_type.from_model(item) for item in page.items]
         return cls(  # type: ignore[call-arg]
-            edges=[cls.edge_type(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
+            edges=[cls.edge_type(_cursors=page.cursors, _index=i, node=n) for i, n in enumerate(nodes)],
             nodes=nodes,
             page_info=page_info(page.cursors[-1] if page.cursors else None, page.has_next),
             _page=page,

@@ -1,5 +1,11 @@
 """Custom scalars, including the list-valued ones that carry columnar metric data.
 
+64-bit integers and JavaScript: ``JSON.parse`` reads every number as a double, so a step of
+2^53 + 1 would arrive as 2^53 with no error. A ``Long`` is therefore a JSON number while it is
+within ±(2^53 - 1) (exact in every JSON parser, and what nearly every step and every
+millisecond timestamp is) and a decimal string beyond; inputs accept either form. Readers
+that care about the far range take both (``typeof x === "string" ? BigInt(x) : x``).
+
 Why list-valued scalars: a plain ``[Float!]!`` of 10,000 elements is coerced element by
 element by graphql-core (plus its nesting checks and the garbage those objects create) and
 costs more than the SQL that stores them. A ``MetricValueList`` is one scalar: its
@@ -29,16 +35,50 @@ OptionalMetricValueList = NewType("OptionalMetricValueList", list)
 
 _NON_FINITE_IN = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
+# The largest integer a double holds exactly along with all its neighbours (Number.MAX_SAFE_INTEGER).
+JS_SAFE_MAX = 2**53 - 1
+# Where the scalars are specified (GraphQL's @specifiedBy): the README section on them.
+SPEC_URL = "https://github.com/mltrail/mltrail/blob/main/README.md"
+
 
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:40] + "…"
 
 
+def _long_from_string(value: str) -> int | None:
+    """The integer a decimal string spells (how a Long beyond ±2^53 travels), else None."""
+    body = value[1:] if value[:1] == "-" else value
+    if not (body.isascii() and body.isdigit()) or len(body) > 19:
+        return None
+    return int(value)
+
+
 def parse_long(value: Any) -> int:
+    if type(value) is str:
+        value = _long_from_string(value)
     if type(value) is not int or not INT64_MIN <= value <= INT64_MAX:
-        raise ValueError(f"expected a 64-bit integer, got {_show(value)}")
+        raise ValueError(f"expected a 64-bit integer (a number, or a decimal string), got {_show(value)}")
     return value
+
+
+def serialize_long(value: Any) -> int | str:
+    number = int(value)
+    return number if -JS_SAFE_MAX <= number <= JS_SAFE_MAX else str(number)
+
+
+def serialize_long_list(values: list[int]) -> list[int | str]:
+    # One C-level pass each for min and max: a 2-million-step history stays a plain list.
+    if not values or (-JS_SAFE_MAX <= min(values) and max(values) <= JS_SAFE_MAX):
+        return list(values)
+    return [serialize_long(x) for x in values]
+
+
+def serialize_optional_long_list(values: list[int | None]) -> list[int | str | None]:
+    present = [x for x in values if x is not None]
+    if not present or (-JS_SAFE_MAX <= min(present) and max(present) <= JS_SAFE_MAX):
+        return list(values)
+    return [None if x is None else serialize_long(x) for x in values]
 
 
 def parse_metric_value(value: Any) -> float:
@@ -76,10 +116,13 @@ def parse_long_list(value: Any) -> list[int]:
     # Fast path in C: one set of element types, then min and max.
     if not items or (set(map(type, items)) == {int} and INT64_MIN <= min(items) and max(items) <= INT64_MAX):
         return items
+    parsed = []
     for i, x in enumerate(items):
-        if type(x) is not int or not INT64_MIN <= x <= INT64_MAX:
-            raise ValueError(f"element {i}: expected a 64-bit integer, got {_show(x)}")
-    return items
+        n = _long_from_string(x) if type(x) is str else x
+        if type(n) is not int or not INT64_MIN <= n <= INT64_MAX:
+            raise ValueError(f"element {i}: expected a 64-bit integer (a number, or a decimal string), got {_show(x)}")
+        parsed.append(n)
+    return parsed
 
 
 def parse_metric_value_list(value: Any) -> list[float]:
@@ -139,50 +182,66 @@ def _output_only(name: str) -> Any:
 SCALAR_MAP = {
     Long: strawberry.scalar(
         name="Long",
-        description="A signed 64-bit integer (steps, millisecond timestamps), as a JSON number.",
-        serialize=int,
+        description="A signed 64-bit integer (steps, millisecond timestamps): a JSON number within "
+        "±(2^53 - 1), where every JSON parser reads it exactly, and a decimal string beyond "
+        '(9007199254740993 travels as "9007199254740993"). Accepted as a number or a decimal '
+        "string. TypeScript: `number | string`.",
+        specified_by_url=f"{SPEC_URL}#64-bit-integers-long",
+        serialize=serialize_long,
         parse_value=parse_long,
     ),
     MetricValue: strawberry.scalar(
         name="MetricValue",
-        description='A float, or one of the strings "NaN", "Infinity", "-Infinity" (kept exactly).',
+        description='A float, or one of the strings "NaN", "Infinity", "-Infinity" (kept exactly). '
+        'TypeScript: `number | "NaN" | "Infinity" | "-Infinity"`.',
+        specified_by_url=f"{SPEC_URL}#metric-values-metricvalue",
         serialize=serialize_metric_value,
         parse_value=parse_metric_value,
     ),
     LongList: strawberry.scalar(
         name="LongList",
-        description="A JSON array of 64-bit integers, coerced in one pass (columnar data).",
-        serialize=list,
+        description="A JSON array of Long (numbers, or decimal strings beyond ±(2^53 - 1)), coerced "
+        "in one pass (columnar data). TypeScript: `Array<number | string>`.",
+        specified_by_url=f"{SPEC_URL}#64-bit-integers-long",
+        serialize=serialize_long_list,
         parse_value=parse_long_list,
     ),
     MetricValueList: strawberry.scalar(
         name="MetricValueList",
-        description='A JSON array of MetricValue: numbers or "NaN" / "Infinity" / "-Infinity".',
+        description='A JSON array of MetricValue: numbers or "NaN" / "Infinity" / "-Infinity". '
+        "TypeScript: `Array<number | string>`.",
+        specified_by_url=f"{SPEC_URL}#metric-values-metricvalue",
         serialize=serialize_metric_value_list,
         parse_value=parse_metric_value_list,
     ),
     StringList: strawberry.scalar(
         name="StringList",
-        description="A JSON array of strings, coerced in one pass (columnar data).",
+        description="A JSON array of strings, coerced in one pass (columnar data). TypeScript: `string[]`.",
+        specified_by_url=f"{SPEC_URL}#columnar-scalars",
         serialize=list,
         parse_value=parse_string_list,
     ),
     OptionalStringList: strawberry.scalar(
         name="OptionalStringList",
-        description="A JSON array of strings or null (output: a table column; null where a run has no value).",
+        description="A JSON array of strings or null (output: a table column; null where a run has no value). "
+        "TypeScript: `Array<string | null>`.",
+        specified_by_url=f"{SPEC_URL}#columnar-scalars",
         serialize=list,
         parse_value=_output_only("OptionalStringList"),
     ),
     OptionalLongList: strawberry.scalar(
         name="OptionalLongList",
-        description="A JSON array of 64-bit integers or null (output: a table column; null where a run has no value).",
-        serialize=list,
+        description="A JSON array of Long or null (output: a table column; null where a run has no value). "
+        "TypeScript: `Array<number | string | null>`.",
+        specified_by_url=f"{SPEC_URL}#64-bit-integers-long",
+        serialize=serialize_optional_long_list,
         parse_value=_output_only("OptionalLongList"),
     ),
     OptionalMetricValueList: strawberry.scalar(
         name="OptionalMetricValueList",
         description='A JSON array of MetricValue or null (output: a table column; null where a run has not logged '
-        'the metric, "NaN" where it logged NaN).',
+        'the metric, "NaN" where it logged NaN). TypeScript: `Array<number | string | null>`.',
+        specified_by_url=f"{SPEC_URL}#metric-values-metricvalue",
         serialize=serialize_optional_metric_value_list,
         parse_value=_output_only("OptionalMetricValueList"),
     ),

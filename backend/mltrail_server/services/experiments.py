@@ -20,7 +20,7 @@ from mltrail_server.config import Settings
 from mltrail_server.errors import Conflict, InvalidArgument, NotFound
 from mltrail_server.services import validation
 from mltrail_server.services.clock import now_ms
-from mltrail_server.services.pagination import Page, counting, decode_cursor, encode_cursor
+from mltrail_server.services.pagination import Cursors, CursorScope, Page, counting, decode_cursor
 from mltrail_server.services.search.compiler import compile_experiment_filter
 from mltrail_server.services.search.parser import parse_filter
 from mltrail_server.store import models
@@ -41,6 +41,14 @@ async def get_experiment(
     if found is None:
         raise NotFound(f"name: no experiment named {name!r}")
     return found
+
+
+async def require_experiment(session: AsyncSession, *, field: str, experiment_id: str) -> int:
+    """The numeric id of an existing experiment (deleted or not); NOT_FOUND naming ``field``."""
+    pk = validation.parse_experiment_id(field, experiment_id)
+    if await session.get(models.Experiment, pk) is None:
+        raise NotFound(f"{field}: no experiment with id {experiment_id!r}")
+    return pk
 
 
 async def _by_name(session: AsyncSession, name: str) -> models.Experiment | None:
@@ -165,14 +173,15 @@ async def list_experiments(
     if node is not None:
         conditions.append(compile_experiment_filter(node, dialect))
     query = select(models.Experiment).where(*conditions)
+    scope = CursorScope.of("experiments", filter=filter_text or "", includeDeleted=include_deleted)
     if after is not None:
-        (last_id,) = decode_cursor(after, 1)
+        (last_id,) = decode_cursor(after, 1, scope)
         query = query.where(models.Experiment.id < last_id)
     rows = (
         (await session.execute(query.order_by(models.Experiment.id.desc()).limit(first + 1))).scalars().all()
     )
     has_next = len(rows) > first
     rows = rows[:first]
-    cursors = [encode_cursor([e.id]) for e in rows]
+    cursors = Cursors(scope, [[e.id] for e in rows])
     total = counting(select(func.count()).select_from(models.experiments).where(*conditions))
     return Page(list(rows), cursors, has_next, total)

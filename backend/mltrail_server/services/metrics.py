@@ -75,6 +75,7 @@ async def log_batch(
             {
                 "run_id": outcome.run_id,
                 "experiment_id": outcome.experiment_id,
+                "batch_id": batch_id,
                 "keys": list(points.keys),
                 "steps": list(points.steps),
                 "timestamps": list(points.timestamps),

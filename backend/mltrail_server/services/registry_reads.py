@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mltrail_server.errors import InvalidArgument
 from mltrail_server.services import validation as v
-from mltrail_server.services.pagination import Page, counting, decode_cursor, encode_cursor
+from mltrail_server.services.pagination import (
+    Cursors,
+    CursorScope,
+    Page,
+    counting,
+    decode_cursor,
+    encode_cursor,
+)
 from mltrail_server.services.registry import (
     ALIAS_DELETED,
     ALIAS_KINDS,
@@ -40,12 +47,13 @@ async def list_models(
     if node is not None:
         conditions.append(compile_registered_model_filter(node, dialect))
     query = select(m.RegisteredModel).where(*conditions)
+    scope = CursorScope.of("registeredModels", filter=filter_text or "")
     if after is not None:
-        (last_name,) = decode_cursor(after, 1)
+        (last_name,) = decode_cursor(after, 1, scope)
         query = query.where(m.RegisteredModel.name > str(last_name))
     rows = list((await session.execute(query.order_by(m.RegisteredModel.name).limit(first + 1))).scalars())
     total_count = counting(select(func.count()).select_from(m.registered_models).where(*conditions))
-    return Page(rows[:first], [encode_cursor([r.name]) for r in rows[:first]], len(rows) > first, total_count)
+    return Page(rows[:first], Cursors(scope, [[r.name] for r in rows[:first]]), len(rows) > first, total_count)
 
 
 # --- history -----------------------------------------------------------------------------
@@ -153,6 +161,18 @@ async def _version_conditions(
     return conditions
 
 
+def _version_scope(
+    field: str,
+    name: str | None,
+    run_id: str | None,
+    stage: str | None,
+    alias: str | None,
+    tags: Sequence[tuple[str, str]],
+) -> CursorScope:
+    # One argument for all the filters: any change of them makes another list.
+    return CursorScope.of(field, filter=[name, run_id, stage, alias, sorted(map(list, tags))])
+
+
 async def search_versions(
     session: AsyncSession,
     *,
@@ -169,12 +189,13 @@ async def search_versions(
         session, name=name, run_id=run_id, stage=stage, alias=alias, tags=tags
     )
     query = select(m.ModelVersion).where(*conditions)
+    scope = _version_scope("modelVersions", name, run_id, stage, alias, tags)
     if after is not None:
-        (last_id,) = decode_cursor(after, 1)
+        (last_id,) = decode_cursor(after, 1, scope)
         query = query.where(m.ModelVersion.id < int(last_id))
     rows = list((await session.execute(query.order_by(m.ModelVersion.id.desc()).limit(first + 1))).scalars())
     total_count = counting(select(func.count()).select_from(m.model_versions).where(*conditions))
-    return Page(rows[:first], [encode_cursor([r.id]) for r in rows[:first]], len(rows) > first, total_count)
+    return Page(rows[:first], Cursors(scope, [[r.id] for r in rows[:first]]), len(rows) > first, total_count)
 
 
 @dataclass
@@ -232,8 +253,10 @@ async def version_table(
         .where(*conditions)
     )
     page_ids = select(mv.id).where(*conditions)
+    # The same list as modelVersions, in columns: the same cursors.
+    scope = _version_scope("modelVersions", name, run_id, stage, alias, tags)
     if after is not None:
-        (last_id,) = decode_cursor(after, 1)
+        (last_id,) = decode_cursor(after, 1, scope)
         query = query.where(mv.id < int(last_id))
         page_ids = page_ids.where(mv.id < int(last_id))
     rows = (await session.execute(query.order_by(mv.id.desc()).limit(first + 1))).all()
@@ -270,7 +293,7 @@ async def version_table(
         created_bys=[r[11] for r in rows],
         aliases=[aliases_by_key.get((r[1], r[3]), []) for r in rows],
         tags=[tags_by_id.get(r[0], {}) for r in rows],
-        end_cursor=encode_cursor([ids[-1]]) if ids else None,
+        end_cursor=encode_cursor([ids[-1]], scope) if ids else None,
         has_next=has_next,
     )
 

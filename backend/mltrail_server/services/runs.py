@@ -45,6 +45,17 @@ async def get_run(session: AsyncSession, *, run_id: str) -> models.Run:
     return found
 
 
+async def require_runs(session: AsyncSession, *, run_ids: Sequence[str]) -> None:
+    """NOT_FOUND naming the first of ``run_ids`` that is no run (deleted runs count as runs)."""
+    wanted = list(dict.fromkeys(run_ids))
+    if not wanted:
+        return
+    found = set((await session.execute(select(models.Run.id).where(models.Run.id.in_(wanted)))).scalars())
+    for run_id in wanted:
+        if run_id not in found:
+            raise NotFound(f"runIds: no run with id {run_id!r}")
+
+
 @dataclass(frozen=True)
 class RunSourceData:
     entry_point: str | None = None

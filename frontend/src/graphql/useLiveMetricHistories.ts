@@ -13,6 +13,7 @@ import { useClient, type CombinedError } from 'urql';
 import { graphql } from './generated';
 import { useLiveConnection } from './liveConnection';
 import { appendBatch, backfillFrom, mergeBackfill, newLiveSeries, seriesId, type LiveSeries, type MetricBatch } from './liveSeries';
+import { withNumericSteps } from './longs';
 
 export const LiveMetricHistoriesQuery = graphql(`
   query LiveMetricHistories($runIds: [ID!]!, $keys: [String!], $maxPoints: Int, $minStep: Long, $maxStep: Long) {
@@ -134,7 +135,8 @@ export function useLiveMetricHistories(input: LiveHistoriesInput): LiveHistories
       .toPromise();
     if (resync.current !== r) return; // superseded by another reconnect, or the view changed
     resync.current = null;
-    for (const f of result.data?.metricHistories ?? []) {
+    for (const wire of result.data?.metricHistories ?? []) {
+      const f = withNumericSteps(wire);
       const id = seriesId(f.runId, f.key);
       const s = store.current.get(id);
       if (s) mergeBackfill(s, f);
@@ -185,7 +187,7 @@ export function useLiveMetricHistories(input: LiveHistoriesInput): LiveHistories
     };
     const sub = live && runIds.length > 0
       ? client.subscription(MetricsLoggedSubscription, { runIds: [...runIds] }).subscribe((r) => {
-          if (r.data) onEvent(r.data.metricsLogged as MetricBatch & { missed: number });
+          if (r.data) onEvent(withNumericSteps(r.data.metricsLogged));
         })
       : null;
     setState((st) => ({ ...st, fetching: true, error: null }));
@@ -203,7 +205,10 @@ export function useLiveMetricHistories(input: LiveHistoriesInput): LiveHistories
           return;
         }
         const next = new Map<string, LiveSeries>();
-        for (const f of result.data.metricHistories) next.set(seriesId(f.runId, f.key), newLiveSeries(f.runId, f.key, f));
+        for (const wire of result.data.metricHistories) {
+          const f = withNumericSteps(wire);
+          next.set(seriesId(f.runId, f.key), newLiveSeries(f.runId, f.key, f));
+        }
         store.current = next;
         ready.current = true;
         for (const e of buffered) appendBatch(next, e, { accept: wanted, maxStep: maxStep ?? null });

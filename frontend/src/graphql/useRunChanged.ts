@@ -6,6 +6,7 @@
 import { useEffect, useRef } from 'react';
 import { useClient } from 'urql';
 import { graphql } from './generated';
+import { longToNumber, optionalLongToNumber } from './longs';
 
 export const RunChangedSubscription = graphql(`
   subscription RunChanged($experimentId: ID) {
@@ -43,7 +44,10 @@ export function useRunChanged(experimentIds: readonly string[] | null, onRun: (r
     const ids: Array<string | null> = idsKey === null ? [null] : idsKey.split(',');
     const subs = ids.map((experimentId) =>
       client.subscription(RunChangedSubscription, { experimentId }).subscribe((r) => {
-        if (r.data) callback.current(r.data.runChanged);
+        if (r.data) {
+          const run = r.data.runChanged;
+          callback.current({ ...run, startTime: longToNumber(run.startTime), endTime: optionalLongToNumber(run.endTime) });
+        }
       }),
     );
     return () => subs.forEach((s) => s.unsubscribe());

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from mltrail_server.graphql.common import ConnectionBase, PageInfo, Tag
+from mltrail_server.graphql.common import ConnectionBase, EdgeBase, PageInfo, Tag
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.scalars import Long
 from mltrail_server.services.pagination import Page
@@ -66,8 +66,7 @@ class Experiment:
 
 
 @strawberry.type
-class ExperimentEdge:
-    cursor: str
+class ExperimentEdge(EdgeBase):
     node: Experiment
 
 

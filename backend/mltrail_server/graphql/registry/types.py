@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from mltrail_server.graphql.common import ConnectionBase, PageInfo, Tag
+from mltrail_server.graphql.common import ConnectionBase, EdgeBase, PageInfo, Tag
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.scalars import Long
 from mltrail_server.services import registry, registry_reads
@@ -304,8 +304,7 @@ class RegisteredModel:
 
 
 @strawberry.type
-class RegisteredModelEdge:
-    cursor: str
+class RegisteredModelEdge(EdgeBase):
     node: RegisteredModel
 
 
@@ -324,8 +323,7 @@ class RegisteredModelConnection(ConnectionBase):
 
 
 @strawberry.type
-class ModelVersionEdge:
-    cursor: str
+class ModelVersionEdge(EdgeBase):
     node: ModelVersion
 
 
@@ -341,7 +339,7 @@ class ModelVersionConnection:
         nodes = await versions_of(info, page.items)
         await prefetch_versions(info, nodes)
         return cls(
-            edges=[ModelVersionEdge(cursor=c, node=n) for c, n in zip(page.cursors, nodes, strict=True)],
+            edges=[ModelVersionEdge(_cursors=page.cursors, _index=i, node=n) for i, n in enumerate(nodes)],
             nodes=nodes,
             page_info=PageInfo(
                 end_cursor=page.cursors[-1] if page.cursors else None, has_next_page=page.has_next

@@ -9,8 +9,8 @@ import strawberry
 from mltrail_server.errors import Internal
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.runs.types import Run
+from mltrail_server.services import experiments as experiment_service
 from mltrail_server.services import runs as run_service
-from mltrail_server.services.validation import parse_experiment_id
 
 
 @strawberry.type
@@ -26,7 +26,11 @@ class RunSubscription:
         bus = info.context.resources.bus
         if bus is None:
             raise Internal("live events are not available on this server")
-        wanted = parse_experiment_id("experimentId", experiment_id) if experiment_id is not None else None
+        wanted = None
+        if experiment_id is not None:  # an unknown experiment is NOT_FOUND, as in the queries
+            wanted = await info.context.read(
+                experiment_service.require_experiment, field="experimentId", experiment_id=experiment_id
+            )
         async with bus.subscribe("runs") as events:
             async for event in events:
                 if wanted is not None and event.payload["experiment_id"] != wanted:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 
-from mltrail_server.graphql.common import ConnectionBase, PageInfo, Tag, build_key_value_input
+from mltrail_server.graphql.common import ConnectionBase, EdgeBase, PageInfo, Tag, build_key_value_input
 from mltrail_server.graphql.context import Info
 from mltrail_server.graphql.experiments.types import Experiment
 from mltrail_server.graphql.runs.artifacts import ArtifactEntry, resolve_artifacts
@@ -263,8 +263,7 @@ def to_latest_metrics(rows: list[Any]) -> list[LatestMetric]:
 
 
 @strawberry.type
-class RunEdge:
-    cursor: str
+class RunEdge(EdgeBase):
     node: Run
 
 

@@ -17,7 +17,15 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mltrail_server.services import validation
-from mltrail_server.services.pagination import Page, TotalCount, counting, decode_cursor, encode_cursor
+from mltrail_server.services.pagination import (
+    Cursors,
+    CursorScope,
+    Page,
+    TotalCount,
+    counting,
+    decode_cursor,
+    encode_cursor,
+)
 from mltrail_server.services.search.compiler import compile_run_filter, compile_run_order
 from mltrail_server.services.search.parser import parse_filter, parse_order_by
 from mltrail_server.store import driver_reads, models
@@ -42,9 +50,16 @@ class _Search:
     conditions: tuple[Any, ...]
     exprs: tuple[Any, ...]
     descending: tuple[bool, ...]
+    order_by: tuple[str, ...]
+    # The filter text, the experiments and the view: what selects the rows.
+    filter_key: tuple[Any, ...]
     _first_pages: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
-    def page(self, *columns: Any, first: int, after: str | None) -> Any:
+    def scope(self, field: str) -> CursorScope:
+        """The cursors of ``field`` over this search: bound to its order and its filter."""
+        return CursorScope.of(field, orderBy=self.order_by, filter=self.filter_key)
+
+    def page(self, *columns: Any, first: int, after: str | None, scope: CursorScope) -> Any:
         """SELECT ``columns`` plus the sort values, after the cursor, one row beyond the page."""
         if after is None:
             key = (*columns, first)
@@ -52,15 +67,15 @@ class _Search:
             if query is None:
                 if len(self._first_pages) >= FIRST_PAGES_PER_SEARCH:
                     self._first_pages.clear()
-                query = self._first_pages[key] = self._page(columns, first, None)
+                query = self._first_pages[key] = self._page(columns, first, None, scope)
             return query
-        return self._page(columns, first, after)
+        return self._page(columns, first, after, scope)
 
-    def _page(self, columns: tuple[Any, ...], first: int, after: str | None) -> Any:
+    def _page(self, columns: tuple[Any, ...], first: int, after: str | None, scope: CursorScope) -> Any:
         labelled = [e.label(f"sort_{i}") for i, e in enumerate(self.exprs)]
         query = select(*columns, *labelled).where(*self.conditions)
         if after is not None:
-            values = decode_cursor(after, len(self.exprs) + 1)
+            values = decode_cursor(after, len(self.exprs) + 1, scope)
             query = query.where(_after_cursor(self.exprs, self.descending, values[:-1], values[-1]))
         order = [
             (e.desc() if d else e.asc()).nulls_last()
@@ -116,7 +131,9 @@ def _compiled_search(
     terms = compile_run_order(parse_order_by(list(order_by or [])), dialect)
     exprs = [t.expression for t in terms] or [runs.c.start_time]
     descending = [t.descending for t in terms] or [True]
-    return _Search(tuple(conditions), tuple(exprs), tuple(descending))
+    return _Search(
+        tuple(conditions), tuple(exprs), tuple(descending), order_by, (filter_text, experiment_ids, view)
+    )
 
 
 async def search_runs(
@@ -138,11 +155,12 @@ async def search_runs(
     search = _compile_search(
         dialect=dialect, experiment_ids=experiment_ids, filter_text=filter_text, order_by=order_by, view=view
     )
-    rows = (await session.execute(search.page(models.Run, first=first, after=after))).all()
+    scope = search.scope("runs")
+    rows = (await session.execute(search.page(models.Run, first=first, after=after, scope=scope))).all()
     has_next = len(rows) > first
     rows = rows[:first]
     items = [row[0] for row in rows]
-    cursors = [encode_cursor([*row[1:], row[0].pk]) for row in rows]
+    cursors = Cursors(scope, [[*row[1:], row[0].pk] for row in rows])
     return Page(items, cursors, has_next, search.total_count())
 
 
@@ -222,12 +240,15 @@ async def run_table(
     )
     runs = models.runs
     n_cols = len(_TABLE_COLUMNS)
+    scope = search.scope("runs")  # runTable is `runs` as columns: one list, one cursor space
     rows = (
-        await session.execute(search.page(*(runs.c[c] for c in _TABLE_COLUMNS), first=first, after=after))
+        await session.execute(
+            search.page(*(runs.c[c] for c in _TABLE_COLUMNS), first=first, after=after, scope=scope)
+        )
     ).all()
     has_next = len(rows) > first
     rows = rows[:first]
-    end_cursor = encode_cursor([*rows[-1][n_cols:], rows[-1][0]]) if rows else None
+    end_cursor = encode_cursor([*rows[-1][n_cols:], rows[-1][0]], scope) if rows else None
     columns: list[Any] = [list(c) for c in zip(*(row[:n_cols] for row in rows), strict=True)] or [
         [] for _ in range(n_cols)
     ]

@@ -8,6 +8,7 @@ import { useQuery } from 'urql';
 import { graphql } from '../../graphql/generated';
 import type { WireMetricValue } from '../../graphql/metricValues';
 import { useRunChanged } from '../../graphql/useRunChanged';
+import { longToNumber, optionalLongToNumber } from '../../graphql/longs';
 
 const CompareRunsQuery = graphql(`
   query CompareRuns($filter: String!, $first: Int!) {
@@ -72,8 +73,8 @@ export function useCompareRuns(runIds: readonly string[]) {
         name: t.names[i] ?? id.slice(0, 8),
         experimentId: t.experimentIds[i] ?? '',
         status: t.statuses[i] ?? '',
-        startTime: t.startTimes[i] ?? 0,
-        endTime: t.endTimes[i] ?? null,
+        startTime: longToNumber(t.startTimes[i] ?? 0),
+        endTime: optionalLongToNumber(t.endTimes[i]),
         params: new Map(),
         tags: new Map(),
         metrics: new Map(),
@@ -85,7 +86,7 @@ export function useCompareRuns(runIds: readonly string[]) {
     for (const c of t.metrics) {
       c.values.forEach((v, i) => {
         if (v == null) return;
-        rows[i]!.metrics.set(c.key, { latest: v, step: c.steps[i] ?? 0, min: c.mins[i] ?? null, max: c.maxs[i] ?? null });
+        rows[i]!.metrics.set(c.key, { latest: v, step: longToNumber(c.steps[i] ?? 0), min: c.mins[i] ?? null, max: c.maxs[i] ?? null });
       });
     }
     // The URL's order is the colour order.

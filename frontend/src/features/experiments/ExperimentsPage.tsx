@@ -14,6 +14,7 @@ import { paths } from '../../lib/paths';
 import { readList, writeList, writeString } from '../../lib/searchParams';
 import { useUrlMirror } from '../../lib/useUrlMirror';
 import { matchesSearch } from './search';
+import { longToNumber, optionalLongToNumber } from '../../graphql/longs';
 
 const ExperimentsListQuery = graphql(`
   query ExperimentsList($includeDeleted: Boolean!, $first: Int, $after: String) {
@@ -106,7 +107,16 @@ export function ExperimentsPage() {
   const [, deleteExperiment] = useMutation(DeleteExperimentMutation);
   const [, restoreExperiment] = useMutation(RestoreExperimentMutation);
 
-  const experiments = data?.experiments.nodes ?? [];
+  const nodes = data?.experiments.nodes;
+  const experiments = useMemo(
+    () =>
+      (nodes ?? []).map((e) => ({
+        ...e,
+        createdAt: longToNumber(e.createdAt),
+        lastActivity: optionalLongToNumber(e.lastActivity),
+      })),
+    [nodes],
+  );
   const visible = useMemo(() => experiments.filter((e) => matchesSearch(e, search)), [experiments, search]);
 
   const run = async (action: () => Promise<{ error?: Parameters<typeof apiErrorMessage>[0] }>) => {

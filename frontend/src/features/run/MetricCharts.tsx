@@ -16,10 +16,11 @@ import { useLiveMetricHistories } from '../../graphql/useLiveMetricHistories';
 import { isSystemKey } from '../../lib/systemMetrics';
 import { useUrlMirror } from '../../lib/useUrlMirror';
 import { formatZoom, parseZoom, zoomParamName } from './metricZoom';
+import type { WireLong } from '../../graphql/longs';
 
 export interface MetricChartsProps {
   runId: string;
-  metrics: ReadonlyArray<{ key: string; value: WireMetricValue; step: number; count: number }>;
+  metrics: ReadonlyArray<{ key: string; value: WireMetricValue; step: WireLong; count: number }>;
   live: boolean;
   params: URLSearchParams;
   onParamChange: (name: string, value: string | null) => void;

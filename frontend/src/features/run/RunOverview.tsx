@@ -9,6 +9,7 @@ import { StatusBadge } from '../../components/ui/StatusBadge';
 import { formatDuration, formatTimestamp } from '../../lib/format';
 import { paths } from '../../lib/paths';
 import { projectLaunch } from './projectLaunch';
+import { longToNumber, optionalLongToNumber } from '../../graphql/longs';
 
 export const RunOverviewFields = graphql(`
   fragment RunOverviewFields on Run {
@@ -43,7 +44,10 @@ export const RunOverviewFields = graphql(`
 
 export function RunOverview(props: { run: FragmentType<typeof RunOverviewFields> }) {
   const run = getFragmentData(RunOverviewFields, props.run);
-  const duration = run.duration ?? (run.endTime != null ? run.endTime - run.startTime : Date.now() - run.startTime);
+  const startTime = longToNumber(run.startTime);
+  const endTime = optionalLongToNumber(run.endTime);
+  const duration =
+    run.duration != null ? longToNumber(run.duration) : (endTime != null ? endTime - startTime : Date.now() - startTime);
   const env = environmentEntries(run.environment);
   const launch = projectLaunch(run.id, run.tags);
   return (
@@ -55,9 +59,9 @@ export function RunOverview(props: { run: FragmentType<typeof RunOverviewFields>
           <StatusBadge status={run.status} />
         </dd>
         <dt>Started</dt>
-        <dd>{formatTimestamp(run.startTime)}</dd>
+        <dd>{formatTimestamp(startTime)}</dd>
         <dt>Ended</dt>
-        <dd>{run.endTime != null ? formatTimestamp(run.endTime) : '—'}</dd>
+        <dd>{endTime != null ? formatTimestamp(endTime) : '—'}</dd>
         <dt>Duration</dt>
         <dd>
           {formatDuration(duration)}

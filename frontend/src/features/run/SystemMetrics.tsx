@@ -12,6 +12,7 @@ import { MetricChart } from '../../components/charts/MetricChart';
 import { pointsForWidth, toChartData } from '../../components/charts/chartData';
 import { Empty, ErrorMessage, Loading } from '../../components/ui/QueryStates';
 import { groupSystemKeys, type SystemChartGroup } from '../../lib/systemMetrics';
+import { longToNumber } from '../../graphql/longs';
 
 const SystemMetricHistoryQuery = graphql(`
   query SystemMetricHistory($runIds: [ID!]!, $keys: [String!], $maxPoints: Int) {
@@ -66,7 +67,7 @@ function SystemPanel({ runId, group, maxPoints }: { runId: string; group: System
     return {
       // uPlot's time axis takes seconds; the server keeps milliseconds.
       chart: toChartData(
-        present.map(({ label, series }) => ({ label, steps: series.timestamps.map((t) => t / 1000), values: series.values })),
+        present.map(({ label, series }) => ({ label, steps: series.timestamps.map((t) => longToNumber(t) / 1000), values: series.values })),
       ),
       downsampled: present.some(({ series }) => series.downsampled),
       samples: Math.max(0, ...present.map(({ series }) => series.totalPoints)),

@@ -1,6 +1,7 @@
 /** One directory of a run's artifacts, from `Run.artifacts(path)` (directories first). */
 import { useQuery, type CombinedError } from 'urql';
 import { graphql } from '../../graphql/generated';
+import { optionalLongToNumber } from '../../graphql/longs';
 
 const RunArtifactsQuery = graphql(`
   query RunArtifacts($id: ID!, $path: String) {
@@ -41,7 +42,11 @@ export function useArtifactListing(runId: string, dir: string): ArtifactListing 
   });
   return {
     available: true,
-    entries: data?.run?.artifacts ?? [],
+    entries: (data?.run?.artifacts ?? []).map((a) => ({
+      ...a,
+      size: optionalLongToNumber(a.size),
+      modifiedAt: optionalLongToNumber(a.modifiedAt),
+    })),
     fetching,
     error: error ?? null,
     retry: () => reexecute({ requestPolicy: 'network-only' }),

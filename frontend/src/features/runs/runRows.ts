@@ -6,6 +6,7 @@
 import { formatMetricValue, type WireMetricValue } from '../../graphql/metricValues';
 import { formatDuration, formatTimestamp } from '../../lib/format';
 import type { ColumnSpec } from './columns';
+import { longToNumber, optionalLongToNumber, type WireLong } from '../../graphql/longs';
 
 export interface LatestMetricCell {
   value: WireMetricValue;
@@ -41,15 +42,15 @@ export interface WireRunTable {
   names: ReadonlyArray<string | null>;
   statuses: readonly string[];
   users: ReadonlyArray<string | null>;
-  startTimes: readonly number[];
-  endTimes: ReadonlyArray<number | null>;
+  startTimes: readonly WireLong[];
+  endTimes: ReadonlyArray<WireLong | null>;
   parentIds: ReadonlyArray<string | null>;
   params: readonly WireTextColumn[];
   tags: readonly WireTextColumn[];
   metrics: ReadonlyArray<{
     key: string;
     values: ReadonlyArray<WireMetricValue | null>;
-    steps: ReadonlyArray<number | null>;
+    steps: ReadonlyArray<WireLong | null>;
     mins: ReadonlyArray<WireMetricValue | null>;
     maxs: ReadonlyArray<WireMetricValue | null>;
   }>;
@@ -64,8 +65,8 @@ export interface WireRunTable {
 export function tableToRunRows(table: WireRunTable): RunRow[] {
   // The attribute columns are as long as runIds; the fallbacks only satisfy the index type.
   const rows = table.runIds.map((id, i): RunRow => {
-    const startTime = table.startTimes[i] ?? 0;
-    const endTime = table.endTimes[i] ?? null;
+    const startTime = longToNumber(table.startTimes[i] ?? 0);
+    const endTime = optionalLongToNumber(table.endTimes[i]);
     return {
       id,
       name: table.names[i] ?? null,
@@ -89,7 +90,7 @@ export function tableToRunRows(table: WireRunTable): RunRow[] {
       if (value == null) return;
       // A present value always comes with its step (latest_metrics.step is NOT NULL); the
       // column's type allows null only because absent cells share it.
-      row.metrics.set(key, { value, step: steps[i] ?? 0, min: mins[i] ?? null, max: maxs[i] ?? null });
+      row.metrics.set(key, { value, step: longToNumber(steps[i] ?? 0), min: mins[i] ?? null, max: maxs[i] ?? null });
     });
   }
   return rows;

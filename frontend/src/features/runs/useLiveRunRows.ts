@@ -13,6 +13,7 @@ import type { WireMetricValue } from '../../graphql/metricValues';
 import { useRunChanged, type ChangedRun } from '../../graphql/useRunChanged';
 import { patchFromMetrics, patchFromRunChange, type RunPatch } from './liveRows';
 import type { RunRow } from './runRows';
+import { withNumericSteps } from '../../graphql/longs';
 
 const ExperimentMetricsLogged = graphql(`
   subscription ExperimentMetricsLogged($experimentId: ID) {
@@ -85,7 +86,7 @@ export function useLiveRunRows(experimentIds: readonly string[], runs: readonly 
         // with runs nobody scrolled to (their values come with the page that loads them).
         if (!e || !byId.current.has(e.runId)) return;
         const values = e.values as WireMetricValue[];
-        patchesRef.current.set(e.runId, patchFromMetrics(patchesRef.current.get(e.runId), byId.current.get(e.runId), { ...e, values }));
+        patchesRef.current.set(e.runId, patchFromMetrics(patchesRef.current.get(e.runId), byId.current.get(e.runId), { ...withNumericSteps(e), values }));
         flush();
       }),
     );

@@ -83,7 +83,24 @@ async def test_64_bit_steps_and_timestamps(gql):
         },
     )
     series = (await gql.ok(HISTORIES, {"runIds": [rid]}))["metricHistories"][0]
-    assert series["steps"] == [2**31 + 1, big_step] and series["timestamps"] == [big_ts - 1, big_ts]
+    # Within ±(2^53 - 1) a Long is a JSON number; beyond, a decimal string (JSON.parse-safe).
+    assert series["steps"] == [2**31 + 1, big_step]
+    assert series["timestamps"] == [str(big_ts - 1), str(big_ts)]
+    # Either form is accepted as input, and a string beyond 64 bits or not a number is refused.
+    edge = 2**53 + 1
+    await gql.ok(
+        LOG_BATCH,
+        {"runId": rid, "metrics": {"keys": ["e"], "values": [1], "steps": [str(edge)], "timestamps": [5]}},
+    )
+    latest = {m["key"]: m for m in (await gql.ok(LATEST, {"id": rid}))["run"]["latestMetrics"]}
+    assert latest["e"]["step"] == str(edge) and latest["e"]["timestamp"] == 5
+    for bad in ("9223372036854775808", "1e3", "12a", ""):
+        message = await gql.error(
+            LOG_BATCH,
+            {"runId": rid, "metrics": {"keys": ["e"], "values": [1], "steps": [bad], "timestamps": [5]}},
+            code="INVALID_ARGUMENT",
+        )
+        assert "64-bit integer" in message
     await gql.error(
         LOG_BATCH,
         {"runId": rid, "metrics": {"keys": ["k"], "values": [1], "steps": [2**63], "timestamps": [0]}},

@@ -23,7 +23,7 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REDIS_URL = os.environ.get("MLTRAIL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 METRICS = """subscription($runIds: [ID!], $experimentId: ID) {
-  metricsLogged(runIds: $runIds, experimentId: $experimentId) { runId experimentId keys steps timestamps values missed }
+  metricsLogged(runIds: $runIds, experimentId: $experimentId) { runId experimentId batchId keys steps timestamps values missed }
 }"""
 RUNS = "subscription($e: ID) { runChanged(experimentId: $e) { id name status endTime params { key value } } }"
 
@@ -166,6 +166,7 @@ async def test_metrics_and_run_changes_stream_live(live_server):
             )
             event = (await next_event(points))["metricsLogged"]
             assert event["runId"] == rid and event["experimentId"] == eid and event["missed"] == 0
+            assert event["batchId"] == "b1"  # a writer can match its own batches
             assert event["values"] == [1.5, "NaN", "Infinity"] and event["steps"][0] == 2**40
             # A duplicate batch is stored once and announced once.
             await call(http, LOG_BATCH, {"runId": rid, "batchId": "b1", "metrics": metrics("loss", [1.5])})
@@ -173,6 +174,34 @@ async def test_metrics_and_run_changes_stream_live(live_server):
             changed = (await next_event(runs))["runChanged"]
             assert changed["id"] == rid and changed["status"] == "FINISHED" and changed["endTime"] is not None
             assert points.empty()
+
+
+async def first_message(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """The first answer to a graphql-transport-ws subscription (no event is sent to it)."""
+    async with websockets.connect(url.replace("http://", "ws://") + "/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}))
+        return json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+
+async def test_a_subscription_to_an_unknown_run_or_experiment_is_not_found(live_server):
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
+        eid = (await call(http, 'mutation { createExperiment(name: "nf") { id } }'))["createExperiment"]["id"]
+        rid = (await call(http, "mutation($e: ID!) { createRun(experimentId: $e) { id } }", {"e": eid}))[
+            "createRun"
+        ]["id"]
+    cases = [
+        (METRICS, {"runIds": [rid, "no-such-run"]}, "runIds", "no-such-run"),
+        (METRICS, {"experimentId": "987654"}, "experimentId", "987654"),
+        (RUNS, {"e": "987654"}, "experimentId", "987654"),
+    ]
+    for query, variables, field, value in cases:
+        message = await first_message(live_server.url, query, variables)
+        errors = message["payload"] if message["type"] == "error" else message["payload"].get("errors")
+        assert errors, message
+        assert errors[0]["extensions"]["code"] == "NOT_FOUND", message
+        assert field in errors[0]["message"] and value in errors[0]["message"], message
 
 
 @pytest.fixture

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
+import pytest
+
 from fixtures.documents import LOG_BATCH, SEARCH, metrics, new_experiment, new_run
 
 
@@ -114,3 +119,36 @@ async def test_unknown_order_field_and_bad_cursor(gql):
     assert "bogus" in message
     await gql.error(SEARCH, {"after": "not-a-cursor"}, code="INVALID_ARGUMENT")
     await gql.error(SEARCH, {"first": 100000}, code="INVALID_ARGUMENT")
+
+
+async def test_a_cursor_belongs_to_the_query_that_issued_it(gql):
+    eid, _ = await seed(gql)
+    page = (await gql.ok(SEARCH, {"orderBy": ["metrics.acc DESC"], "filter": "params.lr = '0.1'", "first": 1}))
+    cursor = page["runs"]["pageInfo"]["endCursor"]
+    same = {"orderBy": ["metrics.acc DESC"], "filter": "params.lr = '0.1'", "first": 1, "after": cursor}
+    assert [n["name"] for n in (await gql.ok(SEARCH, same))["runs"]["nodes"]] == ["r2"]
+    message = await gql.error(SEARCH, {**same, "orderBy": ["metrics.acc ASC"]}, code="INVALID_ARGUMENT")
+    assert "after" in message and "orderBy" in message
+    message = await gql.error(SEARCH, {**same, "filter": "params.lr = '0.01'"}, code="INVALID_ARGUMENT")
+    assert "after" in message and "filter" in message
+    message = await gql.error(SEARCH, {**same, "experimentIds": [eid]}, code="INVALID_ARGUMENT")
+    assert "filter" in message
+    experiments = (await gql.ok("{ experiments(first: 1) { pageInfo { endCursor } } }"))["experiments"]
+    message = await gql.error(
+        SEARCH, {"after": experiments["pageInfo"]["endCursor"]}, code="INVALID_ARGUMENT"
+    )
+    assert "experiments" in message and "runs" in message
+    # A forged or altered cursor is refused, not applied.
+    altered = cursor[:-2] + ("A" if cursor[-2] != "A" else "B") + cursor[-1]
+    message = await gql.error(SEARCH, {**same, "after": altered}, code="INVALID_ARGUMENT")
+    assert "not a cursor this server issued" in message
+
+
+async def test_cursors_expose_no_row_ids(gql):
+    await seed(gql)
+    cursor = (await gql.ok(SEARCH, {"first": 1}))["runs"]["pageInfo"]["endCursor"]
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    # Before, a cursor was base64 of a JSON list of the sort values and the run's row number.
+    with pytest.raises(ValueError):
+        json.loads(raw)
+    assert b"1000" not in raw and len(set(raw)) > 20
