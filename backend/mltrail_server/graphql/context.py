@@ -96,7 +96,9 @@ class Context:
     def point_budget(self) -> PointBudget:
         """The metric points this request may still produce, across all its fields and aliases."""
         if self._point_budget is None:
-            self._point_budget = PointBudget(self.settings.max_request_points)
+            self._point_budget = PointBudget(
+                self.settings.max_request_points, self.settings.max_request_read_points
+            )
         return self._point_budget
 
     @property

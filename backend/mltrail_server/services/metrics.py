@@ -151,7 +151,7 @@ async def metric_histories(
     ranged = min_step is not None or max_step is not None
 
     wanted: list[tuple[str, str, int, int]] = []  # (run_id, key, run_pk, key_id)
-    cost = 0
+    cost = read = 0
     for run_id in dict.fromkeys(run_ids):
         run_pk = pk_by_id[run_id]
         for key in wanted_keys:
@@ -163,8 +163,10 @@ async def metric_histories(
                 _check_history_size(settings, run_id, key, total)
             wanted.append((run_id, key, run_pk, key_id))
             cost += series_cost(total, max_points)
+            read += total  # a step range may read less: this is the most it reads
     if budget is not None:  # before any chunk is read (services/request_budget.py)
         budget.charge(cost, field="metricHistories")
+        budget.charge_read(read, field="metricHistories")
     loaded = await driver_reads.read_series(
         session, [(run_pk, key_id) for _, _, run_pk, key_id in wanted], min_step, max_step
     )

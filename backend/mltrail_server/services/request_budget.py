@@ -15,13 +15,30 @@ from mltrail_server.errors import ResourceExhausted
 
 
 class PointBudget:
-    """Metric points one request may still produce; shared by all its fields."""
+    """Metric points one request may still produce, and stored points it may still read;
+    shared by all its fields.
 
-    __slots__ = ("limit", "spent")
+    Both are needed: thirty aliases asking for the same 1M-point series with ``maxPoints: 100``
+    produce 3,000 points but read thirty million.
+    """
 
-    def __init__(self, limit: int) -> None:
+    __slots__ = ("limit", "read", "read_limit", "spent")
+
+    def __init__(self, limit: int, read_limit: int | None = None) -> None:
         self.limit = limit
         self.spent = 0
+        self.read_limit = read_limit
+        self.read = 0
+
+    def charge_read(self, points: int, *, field: str) -> None:
+        """Reserve ``points`` stored points to read, or refuse with RESOURCE_EXHAUSTED."""
+        if self.read_limit is not None and self.read + points > self.read_limit:
+            raise ResourceExhausted(
+                f"{field}: this request would read {self.read + points:,} stored metric points across "
+                f"its fields and aliases; the limit is {self.read_limit:,} (MLTRAIL_MAX_REQUEST_READ_POINTS). "
+                "Ask for a step range (minStep/maxStep), or for fewer series per request"
+            )
+        self.read += points
 
     def charge(self, points: int, *, field: str) -> None:
         """Reserve ``points`` or refuse with RESOURCE_EXHAUSTED, naming the setting."""

@@ -68,3 +68,23 @@ async def test_duplicated_keys_and_aliases_cannot_amplify_a_request(gql):
            'b: metricHistories(runIds: $r, maxPoints: 150000) { steps } }'  # fmt: skip
     body = await gql.raw(fits, {"r": [run_id]})
     assert "errors" not in body and 0 < points_in(body) <= BUDGET
+
+
+async def test_reading_is_budgeted_too(gql):
+    """Downsampled aliases return little but each reads the whole series: the read budget
+    refuses what the output budget lets through."""
+    run_id = await log_long_series(gql)
+    # Each alias returns at most 100 points (3,000 in all, far under BUDGET) but reads 1M.
+    aliases = " ".join(
+        f'a{i}: metricHistories(runIds: $r, keys: ["x"], maxPoints: 100) {{ steps }}' for i in range(30)
+    )
+    body = await gql.raw(f"query($r: [ID!]!) {{ {aliases} }}", {"r": [run_id]})
+    errors = body.get("errors") or []
+    assert errors and {e["extensions"]["code"] for e in errors} == {"RESOURCE_EXHAUSTED"}
+    assert "MLTRAIL_MAX_REQUEST_READ_POINTS" in errors[0]["message"]
+    # Within the read budget (default 20M: twenty such series) the same request is answered.
+    few = " ".join(
+        f'a{i}: metricHistories(runIds: $r, keys: ["x"], maxPoints: 100) {{ steps }}' for i in range(3)
+    )
+    answered = await gql.ok(f"query($r: [ID!]!) {{ {few} }}", {"r": [run_id]})
+    assert all(len(series[0]["steps"]) <= 100 for series in answered.values())
