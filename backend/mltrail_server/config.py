@@ -83,7 +83,7 @@ class Settings:
     # Metric points one request may produce across all its fields and aliases.
     max_request_points: int = 2_000_000
     # Stored metric points one request may read to answer (downsampling reads every point of a
-    # series): 20 runs × 1M points, the compare view's largest overlay.
+    # series): 20 runs x 1M points, the compare view's largest overlay.
     max_request_read_points: int = 20_000_000
     max_description_length: int = 8_000
 
