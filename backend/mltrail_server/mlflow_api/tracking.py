@@ -4,6 +4,12 @@ Each handler reads MLflow's request fields, calls the same service function the 
 resolvers call (validation, idempotency, the run writer, events), and writes MLflow's
 response shape. Nothing is stored here: a run logged by ``mlflow`` is an ordinary mltrail
 run, live in the dashboard.
+
+Why one module of ≈ 600 lines: it is twenty-odd handlers of a few lines each, all built on
+the same conversions of mltrail's runs and experiments into MLflow's messages (``_run_info``,
+``_experiment`` and friends, below). Split by resource, the run handlers would import the
+experiment module and the reverse; moving the conversions into ``protocol.py`` first is the
+way to split it, and worth doing when the logged-models endpoints land.
 """
 
 from __future__ import annotations
