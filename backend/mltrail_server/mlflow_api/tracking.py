@@ -6,8 +6,8 @@ response shape. Nothing is stored here: a run logged by ``mlflow`` is an ordinar
 run, live in the dashboard.
 
 Why one module of ≈ 600 lines: it is twenty-odd handlers of a few lines each, all built on
-the same conversions of mltrail's runs and experiments into MLflow's messages (``_run_info``,
-``_experiment`` and friends, below). Split by resource, the run handlers would import the
+the same conversions of mltrail's runs and experiments into MLflow's messages (``_runs_json``,
+``_experiment_json``, ``_run_id``, below). Split by resource, the run handlers would import the
 experiment module and the reverse; moving the conversions into ``protocol.py`` first is the
 way to split it, and worth doing when the logged-models endpoints land.
 """
