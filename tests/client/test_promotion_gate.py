@@ -131,10 +131,12 @@ def test_batch_scoring_streams_a_file_larger_than_a_chunk(tracking: str, tmp_pat
     assert score_file(uri, lines, tmp_path / "jsonl.csv", chunk_size=1_000, tracking_uri=tracking) == 2_500
     assert len(pd.read_csv(tmp_path / "jsonl.csv")) == 2_500
 
-    lines = tmp_path / "in.jsonl"
-    pd.read_csv(source).head(2_500).to_json(lines, orient="records", lines=True)
-    assert score_file(uri, lines, tmp_path / "jsonl.csv", chunk_size=1_000, tracking_uri=tracking) == 2_500
-    assert len(pd.read_csv(tmp_path / "jsonl.csv")) == 2_500
+    # Parquet streams by record batches: 2,500 rows in chunks of 1,000.
+    parquet = tmp_path / "in.parquet"
+    pd.read_csv(source).head(2_500).to_parquet(parquet, row_group_size=500)
+    assert score_file(uri, parquet, tmp_path / "pq.csv", chunk_size=1_000, tracking_uri=tracking) == 2_500
+    from_parquet = pd.read_csv(tmp_path / "pq.csv")
+    assert len(from_parquet) == 2_500 and list(from_parquet.columns) == ["a", "b", "prediction"]
 
     result = CliRunner().invoke(
         main,
