@@ -1,8 +1,11 @@
 /** Display formatting for times, durations and sizes, in one place so every view agrees. */
 
-export function formatTimestamp(ms: number | null | undefined): string {
+/** Milliseconds as the API sends them: a number, or a decimal string beyond 2^53 (Long). */
+type Millis = number | string;
+
+export function formatTimestamp(ms: Millis | null | undefined): string {
   if (ms === null || ms === undefined) return '';
-  const d = new Date(ms);
+  const d = new Date(Number(ms));
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
@@ -32,9 +35,9 @@ export function formatBytes(n: number | null | undefined): string {
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
-export function formatRelative(ms: number | null | undefined, now = Date.now()): string {
+export function formatRelative(ms: Millis | null | undefined, now = Date.now()): string {
   if (ms === null || ms === undefined) return '—';
-  const diff = Math.max(0, now - ms);
+  const diff = Math.max(0, now - Number(ms));
   const s = Math.floor(diff / 1000);
   if (s < 60) return 'just now';
   const m = Math.floor(s / 60);

@@ -243,7 +243,7 @@ export interface PendingRequest {
   alias?: string | null;
   status: string;
   requestedBy: string;
-  requestedAt: number;
+  requestedAt: number | string; // Long
   comment?: string | null;
   archiveExisting: boolean;
 }

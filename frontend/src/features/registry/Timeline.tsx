@@ -62,7 +62,7 @@ export function Timeline({ changes, versions, fixedVersion = null }: {
         <ol className="timeline-list">
           {shown.map((c) => (
             <li key={c.id} data-kind={c.kind} data-change-id={c.id} className="timeline-entry">
-              <time className="muted" dateTime={new Date(c.timestamp).toISOString()}>
+              <time className="muted" dateTime={new Date(Number(c.timestamp)).toISOString()}>
                 {formatTimestamp(c.timestamp)}
               </time>{' '}
               <strong className="timeline-user">{c.user}</strong> <span className="timeline-what">{describeChange(c)}</span>

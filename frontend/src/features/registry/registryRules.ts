@@ -33,7 +33,7 @@ export interface Change {
   requestId?: string | null;
   user: string;
   comment?: string | null;
-  timestamp: number;
+  timestamp: number | string; // Long: a decimal string beyond 2^53
 }
 
 /** The timeline's kind filter: a few groups a reader thinks in, not the stored kinds. */
@@ -79,7 +79,7 @@ export function filterTimeline(changes: readonly Change[], { version, groups }: 
       return g === null || groups.has(g);
     })
     .slice()
-    .sort((a, b) => b.timestamp - a.timestamp || Number(b.id) - Number(a.id));
+    .sort((a, b) => Number(b.timestamp) - Number(a.timestamp) || Number(b.id) - Number(a.id));
 }
 
 /** One line per change, as the timeline prints it (who and when are shown beside it). */
