@@ -19,7 +19,7 @@ async def first_page_cursor_then_next(settings: Settings, cursor: str | None) ->
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
             if cursor is None:
                 for name in ("a", "b"):
                     await http.post("/graphql", json={"query": f'mutation {{ createExperiment(name: "{name}") {{ id }} }}'})
