@@ -215,7 +215,12 @@ async def postgres_url() -> AsyncIterator[str]:
         await drop_database(admin, url)
 
 
-async def test_a_subscriber_on_one_replica_sees_points_logged_through_another(postgres_url, tmp_path):
+@asynccontextmanager
+async def redis_replicas(postgres_url: str, tmp_path: Any) -> AsyncIterator[tuple[Any, Any]]:
+    """Two `mltrail server` processes on one PostgreSQL database, their events through Redis.
+
+    Redis unreachable: the test fails under CI and is skipped elsewhere, saying how to start it.
+    """
     import redis.asyncio as aioredis
 
     try:
@@ -238,6 +243,14 @@ async def test_a_subscriber_on_one_replica_sees_points_logged_through_another(po
     a.start()
     b.start()
     try:
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+
+
+async def test_a_subscriber_on_one_replica_sees_points_logged_through_another(postgres_url, tmp_path):
+    async with redis_replicas(postgres_url, tmp_path) as (a, b):
         async with httpx.AsyncClient(base_url=b.url, timeout=30) as http:
             rid = (await call(http, 'mutation { createRun(experimentName: "replicas") { id } }'))[
                 "createRun"
@@ -253,6 +266,3 @@ async def test_a_subscriber_on_one_replica_sees_points_logged_through_another(po
                     and event["values"] == [0.25, 0.5]
                     and event["keys"] == ["acc", "acc"]
                 )
-    finally:
-        a.stop()
-        b.stop()

@@ -7,13 +7,9 @@ import asyncio
 import json
 
 import httpx
-import pytest
 import websockets
 
-from fixtures.live_server import make_live_server
-from mltrail_server.config import Settings
-
-from ..metrics.test_subscriptions import REDIS_URL, call, next_event, subscription
+from ..metrics.test_subscriptions import call, next_event, redis_replicas, subscription
 from ..metrics.test_subscriptions import (
     postgres_url as postgres_url,  # the fixture: replicas share a database
 )
@@ -72,30 +68,7 @@ def is_registry_probe(payload: dict) -> bool:
 
 
 async def test_registry_events_cross_replicas_through_redis(postgres_url, tmp_path):
-    import redis.asyncio as aioredis
-
-    try:
-        client = aioredis.from_url(REDIS_URL)
-        await client.ping()
-        await client.aclose()
-    except Exception:
-        from ..metrics.test_subscriptions import IN_CI
-
-        message = f"Redis is not reachable at {REDIS_URL}: start redis-server or set MLTRAIL_TEST_REDIS_URL"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    shared = Settings(
-        data_dir=str(tmp_path / "data"),
-        backend_store_uri=postgres_url,
-        artifact_root=str(tmp_path / "artifacts"),
-        redis_url=REDIS_URL,
-        static_dir=None,
-    )
-    a, b = make_live_server(shared, tmp_path), make_live_server(shared, tmp_path)
-    a.start()
-    b.start()
-    try:
+    async with redis_replicas(postgres_url, tmp_path) as (a, b):
         async with httpx.AsyncClient(base_url=b.url, timeout=30, headers={"X-Mltrail-User": "ci-bot"}) as http:
             rid = await run_with_model(http)
             # The model exists first, so the probe (a description edit) has something to edit.
@@ -122,9 +95,6 @@ async def test_registry_events_cross_replicas_through_redis(postgres_url, tmp_pa
             ("ALIAS_SET", 1, None, "champion"),
         ]
         assert all(c["user"] == "ci-bot" for c in changes) and changes[1]["comment"] == "canary"
-    finally:
-        a.stop()
-        b.stop()
 
 
 CATCH_UP = """subscription($n: String, $a: ID) { registryEvents(name: $n, afterId: $a) {
