@@ -13,6 +13,7 @@ PostgreSQL half elsewhere.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -37,6 +38,18 @@ def server_process(data_dir: Path, *, store_uri: str | None = None) -> LiveServe
     """`mltrail server` on its own port, not started; it can be stopped and started again."""
     settings = Settings(data_dir=str(data_dir), backend_store_uri=store_uri or "", static_dir=None)
     return make_live_server(settings, data_dir.parent)
+
+
+@contextlib.contextmanager
+def started_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[LiveServer]:
+    """A started `mltrail server` on SQLite in a fresh directory, stopped on exit (for the
+    module-scoped servers that several test files share among their tests)."""
+    process = server_process(tmp_path_factory.mktemp(name) / "data")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 def _postgres_reachable() -> bool:

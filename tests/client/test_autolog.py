@@ -21,17 +21,13 @@ import mltrail.artifacts
 import mltrail.sklearn
 from mltrail.models import load_model
 
-from .conftest import ServerProcess, server_process
+from .conftest import ServerProcess, started_server
 
 
 @pytest.fixture(scope="module")
 def autolog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = server_process(tmp_path_factory.mktemp("autolog") / "data")
-    process.start()
-    try:
+    with started_server(tmp_path_factory, "autolog") as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture

@@ -27,17 +27,13 @@ import mltrail.artifacts
 import mltrail.models as mm
 from mltrail.pyfunc import PythonModel
 
-from .conftest import ServerProcess, server_process
+from .conftest import ServerProcess, started_server
 
 
 @pytest.fixture(scope="module")
 def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = server_process(tmp_path_factory.mktemp("models-server") / "data")
-    process.start()
-    try:
+    with started_server(tmp_path_factory, "models-server") as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture

@@ -29,19 +29,15 @@ from mltrail import MltrailClient, Run
 from mltrail.cli import main
 from mltrail.projects._environments import find_uv
 
-from .conftest import IN_CI, ServerProcess, server_process
+from .conftest import IN_CI, ServerProcess, started_server
 
 PYTHON_MINOR = ".".join(map(str, sys.version_info[:2]))
 
 
 @pytest.fixture(scope="module")
 def project_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = server_process(tmp_path_factory.mktemp("projects-server") / "data")
-    process.start()
-    try:
+    with started_server(tmp_path_factory, "projects-server") as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -18,17 +18,13 @@ import mltrail
 from mltrail.cli import main
 from mltrail.serving._batch import score_file
 
-from .conftest import ServerProcess, server_process
+from .conftest import ServerProcess, started_server
 
 
 @pytest.fixture(scope="module")
 def gate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = server_process(tmp_path_factory.mktemp("gate") / "data")
-    process.start()
-    try:
+    with started_server(tmp_path_factory, "gate") as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture

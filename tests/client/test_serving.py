@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 import mltrail
 from fixtures.live_server import free_port, subprocess_env
 
-from .conftest import ServerProcess, server_process
+from .conftest import ServerProcess, server_process, started_server
 
 MODEL = "ServeChurn"
 COLUMNS = ["age", "income", "plan"]
@@ -44,12 +44,8 @@ def _frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = server_process(tmp_path_factory.mktemp("serving-tracking") / "data")
-    process.start()
-    try:
+    with started_server(tmp_path_factory, "serving-tracking") as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")
