@@ -284,10 +284,6 @@ def test_cached_model_loads_while_the_server_is_down(
         mm.load_model(f"runs:/{run.id}/other")  # never cached: no fallback
 
 
-@pytest.mark.skipif(
-    not hasattr(mltrail.MltrailClient, "register_model"),
-    reason="the registry (MltrailClient.register_model, Query.modelVersion) comes with branch i12-registry",
-)
 def test_models_uris_resolve_through_the_registry(
     tracking: str, churn: tuple[pd.DataFrame, np.ndarray]
 ) -> None:
